@@ -1,0 +1,180 @@
+"""The ingest flow: discover -> fetch -> clean -> extract -> validate -> load, batch by batch.
+
+Each batch of pages is cleaned, extracted, validated and loaded as one warehouse transaction, so
+a crash loses at most the batch in flight and a rerun picks up where the last one stopped
+(unchanged pages answer 304 and are skipped).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_table_artifact
+from prefect.runtime import flow_run
+from prefect.states import Completed, Failed
+
+from tasks.clean import clean_pages
+from tasks.discover import discover_candidates
+from tasks.extract import extract_articles
+from tasks.fetch import fetch_pages
+from tasks.load import load_batch
+from tasks.validate import validate
+from union_news.models import Candidate
+from union_news.pipeline import RunSummary, chunks, in_window, window_label
+from union_news.profiles import load_profile
+from union_news.secrets import mask_url
+from union_news.settings import load_settings, warehouse_url as resolve_warehouse_url
+from union_news.warehouse import Warehouse
+from union_news.windows import window_for_scheduled_run
+
+
+def _run_name() -> str:
+    params = flow_run.parameters
+    since, until = params.get("since"), params.get("until")
+    label = window_label(since, until) if (since or until) else "all"
+    if since is None and until is None and _is_scheduled_run():
+        start, end = _resolve_window(None, None)
+        label = window_label(start, end)
+    return f"{params.get('source', 'ingest')} {label}"
+
+
+def _resolve_window(since: date | None, until: date | None) -> tuple[date | None, date | None]:
+    """Explicit bounds win; a scheduled run without bounds takes the window its schedule implies
+    (from the run's scheduled start time, never from the clock); a manual run without bounds
+    takes everything the listings offer."""
+    if since is not None or until is not None:
+        return since, until
+    if _is_scheduled_run() and flow_run.scheduled_start_time is not None:
+        return window_for_scheduled_run(flow_run.scheduled_start_time)
+    return None, None
+
+
+def _is_scheduled_run() -> bool:
+    """A run created by a deployment's schedule (not by hand, not a backfill child)."""
+    try:
+        from prefect.context import FlowRunContext
+
+        ctx = FlowRunContext.get()
+        run = ctx.flow_run if ctx else None
+        return bool(run and run.deployment_id and run.auto_scheduled)
+    except Exception:  # noqa: BLE001 - outside a run there is no schedule
+        return False
+
+
+@flow(name="ingest", flow_run_name=_run_name, log_prints=False)
+def ingest(
+    source: str = "laodongthudo.vn",
+    since: date | None = None,
+    until: date | None = None,
+    warehouse_url: str | None = None,
+    base_url: str | None = None,
+    batch_size: int | None = None,
+) -> dict:
+    """Ingest one source's articles published in [since, until] into the warehouse."""
+    logger = get_run_logger()
+    since, until = _resolve_window(since, until)
+    settings = load_settings()
+    url = resolve_warehouse_url(warehouse_url)
+    batch_size = batch_size or int(settings["pipeline"]["batch_size"])
+    profile = load_profile(source, base_url=base_url)
+    summary = RunSummary(source=profile.name, window=window_label(since, until))
+    run_id = str(flow_run.get_id() or "") or None
+
+    warehouse = Warehouse(url)
+    warehouse.upgrade()
+    logger.info("Ingesting %s, window %s, into %s", profile.name, summary.window, mask_url(url))
+    if since is not None and until is not None:
+        warehouse.record_window(profile.name, since, until, "running", run_id)
+
+    found = discover_candidates(profile, since, until, None)
+    retry = [Candidate(url=u, source=profile.name) for u in warehouse.failed_urls(profile.name)]
+    known_urls = {c.url for c in found.candidates}
+    candidates = list(found.candidates) + [c for c in retry if c.url not in known_urls]
+    summary.discovered = len(found.candidates)
+    if retry:
+        logger.info("Retrying %d page(s) that failed in earlier runs", len(retry))
+    discovery_failures = list(found.failures)
+
+    states = warehouse.known_pages([c.url for c in candidates])
+    validators = {u: (s.etag, s.last_modified) for u, s in states.items()}
+
+    for number, batch in enumerate(chunks(candidates, batch_size), start=1):
+        _run_batch(number, batch, profile, validators, since, until, warehouse, run_id, summary,
+                   discovery_failures if number == 1 else [])
+    if not candidates and discovery_failures:
+        _run_batch(0, [], profile, validators, since, until, warehouse, run_id, summary,
+                   discovery_failures)
+
+    summary.finish()
+    _publish_summary(summary)
+    failed = summary.quality_failed_batches > 0
+    if since is not None and until is not None:
+        warehouse.record_window(profile.name, since, until, "failed" if failed else "completed",
+                                run_id, summary.as_dict())
+    logger.info(
+        "Done: %d discovered, %d fetched, %d unchanged, %d fetch failures, %d rows loaded, "
+        "%d quarantined in %.1f s",
+        summary.discovered, summary.fetched, summary.unchanged, summary.fetch_failed,
+        summary.rows_loaded, summary.rows_quarantined, summary.seconds,
+    )
+    if failed:
+        message = "Data quality gate failed: " + "; ".join(summary.quality_messages)
+        logger.error(message)
+        return Failed(message=message, data=summary.as_dict())
+    return Completed(message="ingest completed", data=summary.as_dict())
+
+
+def _run_batch(number, batch, profile, validators, since, until, warehouse, run_id, summary,
+               extra_failures) -> None:
+    host = profile.name
+    fetched, failures = fetch_pages.with_options(
+        task_run_name=f"fetch {host} batch {number} ({len(batch)} pages)"
+    )(profile, batch, {c.url: validators.get(c.url, (None, None)) for c in batch})
+    failures = list(failures) + list(extra_failures)
+    changed = [p for p in fetched if not p.not_modified]
+    summary.fetched += len(fetched)
+    summary.unchanged += len(fetched) - len(changed)
+    summary.fetch_failed += len(failures)
+
+    articles, clean_quarantine = clean_pages.with_options(
+        task_run_name=f"clean {host} batch {number} ({len(changed)} pages)"
+    )(changed, profile)
+    kept = [a for a in articles if in_window(a.published, since, until)]
+    summary.out_of_window += len(articles) - len(kept)
+    summary.cleaned += len(articles)
+    summary.clean_failed += len(clean_quarantine)
+    kept_urls = {a.url for a in kept}
+    pages = [p for p in changed if p.url in kept_urls or p.final_url in kept_urls]
+
+    rows = extract_articles.with_options(
+        task_run_name=f"extract {host} batch {number} ({len(kept)} articles)"
+    )(kept)
+    summary.rows_extracted += len(rows)
+
+    report = validate.with_options(task_run_name=f"validate {host} batch {number} ({len(rows)} rows)")(
+        kept, rows
+    )
+    quarantined = list(clean_quarantine) + list(report.quarantined)
+    stats = load_batch.with_options(task_run_name=f"load {host} batch {number}")(
+        warehouse, pages, report.articles_ok, report.rows_ok, quarantined, failures, run_id, profile.name
+    )
+    summary.batches += 1
+    summary.rows_loaded += stats.rows_inserted
+    summary.rows_unchanged += stats.rows_unchanged
+    summary.rows_quarantined += sum(1 for q in report.quarantined if q.kind == "metric")
+    summary.articles_inserted += stats.articles_inserted
+    summary.articles_updated += stats.articles_updated
+    if report.threshold_exceeded:
+        from tasks.validate import quality_failure_message
+
+        summary.quality_failed_batches += 1
+        summary.quality_messages.append(f"batch {number}: {quality_failure_message(report)}")
+
+
+def _publish_summary(summary: RunSummary) -> None:
+    create_table_artifact(
+        key="ingest-summary",
+        table=summary.table_rows(),
+        description=f"union-news ingest of {summary.source}, window {summary.window}",
+    )

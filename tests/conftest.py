@@ -1,0 +1,7 @@
+"""Shared pytest setup: fixtures live in tests/plugins/<area>.py, one module per area."""
+
+pytest_plugins = [
+    "tests.plugins.db",
+    "tests.plugins.site",
+    "tests.plugins.prefect",
+]

@@ -1,0 +1,268 @@
+"""Fixtures for the prefect area: a real Prefect server, work pool, deployments and worker.
+
+``prefect_server`` (session): ``prefect server start`` on a free loopback port with its own
+PREFECT_HOME; ``.env`` is the environment for subprocesses (PREFECT_API_URL set) and
+``.settings()`` points in-process Prefect calls at it.
+``prefect_deployed`` (session): the ``union-news`` process pool, everything in
+``deploy/prefect.yaml`` deployed from the repository root, and a worker polling every second.
+Every process is started in its own session and stopped by signalling its group, with a
+``kill -9`` fallback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+# Where `prefect deploy` runs (and so where the worker starts runs): the repository root, or
+# another checkout named by UNION_NEWS_DEPLOY_ROOT (put first on the runs' PYTHONPATH too).
+DEPLOY_ROOT = Path(os.environ.get("UNION_NEWS_DEPLOY_ROOT") or ROOT)
+BIN = Path(sys.executable).parent
+POOL = "union-news"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_process(args: list[str], env: dict[str, str], log: Path,
+                  cwd: Path = DEPLOY_ROOT) -> subprocess.Popen:
+    """Start a process in its own session (so its whole group can be signalled), logging to a file."""
+    handle = log.open("ab")
+    return subprocess.Popen(args, cwd=cwd, env=env, stdout=handle, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, start_new_session=True)
+
+
+def stop_process(proc: subprocess.Popen, grace: float = 10.0) -> None:
+    """SIGTERM the process group (Prefect turns it into an orderly stop), SIGKILL after ``grace``."""
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)
+
+
+def wait_for(check: Callable[[], Any], timeout: float, interval: float = 0.5, what: str = "") -> Any:
+    """Poll ``check`` until it returns something truthy; fail the test after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what or check} (last: {last!r})")
+
+
+@dataclass
+class PrefectServer:
+    url: str                      # the API URL, http://127.0.0.1:<port>/api
+    ui_url: str                   # http://127.0.0.1:<port>
+    home: Path
+    env: dict[str, str]
+    logs: Path
+    processes: list[subprocess.Popen] = field(default_factory=list)
+
+    def api(self, method: str, path: str, body: dict | None = None) -> Any:
+        """Call the REST API (``path`` like '/flow_runs/filter'); returns the decoded JSON."""
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.url + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            raw = resp.read()
+        return json.loads(raw) if raw else None
+
+    def flow_runs(self, **filters: Any) -> list[dict]:
+        return self.api("POST", "/flow_runs/filter", {"limit": 200, **filters})
+
+    def artifacts(self, flow_run_id: str) -> list[dict]:
+        return self.api("POST", "/artifacts/filter",
+                        {"artifacts": {"flow_run_id": {"any_": [flow_run_id]}}})
+
+    def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+        """Run ``prefect <args>`` against this server from the repository root."""
+        return subprocess.run([str(BIN / "prefect"), *args], cwd=DEPLOY_ROOT, env=self.env,
+                              capture_output=True, text=True, timeout=timeout)
+
+    def settings(self):
+        """A context manager pointing this process's Prefect client at the server."""
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        return temporary_settings({PREFECT_API_URL: self.url})
+
+    def healthy(self) -> bool:
+        try:
+            return self.api("GET", "/health") is True
+        except OSError:
+            return False
+
+
+def _prefect_env(home: Path, api_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update({
+        "PREFECT_HOME": str(home),
+        "PREFECT_API_URL": api_url,
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_WORKER_QUERY_SECONDS": "1",
+        "PREFECT_RUNNER_POLL_FREQUENCY": "1",
+        "PREFECT_LOGGING_LEVEL": "INFO",
+        "PYTHONPATH": os.pathsep.join(dict.fromkeys([str(DEPLOY_ROOT), str(ROOT)])),
+        "PYTHONUNBUFFERED": "1",
+    })
+    return env
+
+
+def _drain_prefect_workers(server: PrefectServer) -> None:
+    """Send this process's pending Prefect logs and events while the server still answers
+    (as prefect_test_harness does); otherwise they retry against a dead server at exit."""
+    if "prefect.logging.handlers" not in sys.modules:
+        return
+    import inspect
+
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+    from prefect.utilities.asyncutils import run_coro_as_sync
+
+    async def drain() -> None:
+        with contextlib.suppress(RuntimeError):
+            result = APILogWorker.instance().drain()
+            if inspect.isawaitable(result):
+                await result
+        result = EventsWorker.drain_all()
+        if inspect.isawaitable(result):
+            await result
+
+    with server.settings(), contextlib.suppress(Exception):
+        run_coro_as_sync(drain())
+
+
+@contextlib.contextmanager
+def running_server(home: Path) -> Iterator[PrefectServer]:
+    """A ``prefect server start`` on a free loopback port with PREFECT_HOME ``home``, stopped
+    (with every process added to ``.processes``) on exit."""
+    port = free_port()
+    ui_url = f"http://127.0.0.1:{port}"
+    env = _prefect_env(home, f"{ui_url}/api")
+    logs = home / "logs"
+    logs.mkdir(exist_ok=True)
+    server = PrefectServer(f"{ui_url}/api", ui_url, home, env, logs)
+    proc = start_process([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1",
+                          "--port", str(port)], env, logs / "server.log")
+    server.processes.append(proc)
+    try:
+        deadline = time.monotonic() + 90
+        while not server.healthy():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                tail = (logs / "server.log").read_text(errors="replace")[-3000:]
+                pytest.fail(f"prefect server did not start:\n{tail}")
+            time.sleep(0.5)
+        yield server
+    finally:
+        _drain_prefect_workers(server)
+        for p in reversed(server.processes):
+            stop_process(p)
+
+
+@pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectServer]:
+    with running_server(tmp_path_factory.mktemp("prefect-home")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def prefect_deployed(prefect_server: PrefectServer) -> PrefectServer:
+    """The process pool, deploy/prefect.yaml deployed from the repo root, and a running worker."""
+    server = prefect_server
+    created = server.cli("work-pool", "create", POOL, "--type", "process", "--overwrite")
+    assert created.returncode == 0, created.stdout + created.stderr
+    deployed = server.cli("--no-prompt", "deploy", "--all", "--prefect-file", "deploy/prefect.yaml",
+                          timeout=180)
+    assert deployed.returncode == 0, deployed.stdout[-3000:] + deployed.stderr[-3000:]
+    worker = start_process([str(BIN / "prefect"), "worker", "start", "--pool", POOL,
+                            "--name", "pytest-worker"], server.env, server.logs / "worker.log")
+    server.processes.append(worker)
+
+    def worker_online() -> bool:
+        workers = server.api("POST", f"/work_pools/{POOL}/workers/filter", {})
+        return any(w["name"] == "pytest-worker" for w in workers)
+
+    wait_for(worker_online, 60, what="the worker to poll the pool")
+    return server
+
+
+STUB = bool(os.environ.get("UNION_NEWS_DEPLOY_ROOT"))  # developing against a stand-in checkout
+
+
+def sample_range(count: int = 2):
+    """(site context manager, since, until, window size, expected metric rows or None): the
+    sample site and a range covering its latest ``count`` windows that hold articles, using
+    months when the site spans enough of them, else weeks, else days."""
+    from datetime import date
+
+    from union_news.windows import split_windows
+
+    if STUB:
+        return contextlib.nullcontext(None), date(2024, 2, 10), date(2024, 3, 31), "month", None
+    sample_site = pytest.importorskip("union_news.sample_site", reason="sample site not built yet")
+    articles = [a for a in sample_site.load_sample_articles() if a.published is not None]
+    days = [(a, a.published.date() if hasattr(a.published, "date") else a.published)
+            for a in articles]
+    first, last = min(d for _, d in days), max(d for _, d in days)
+    for size in ("month", "week", "day"):
+        windows = split_windows(first, last, size)
+        if len(windows) >= count or size == "day":
+            break
+    since = windows[min(count, len(windows)) - 1].since
+    expected = sum(len(a.expected) for a, d in days if since <= d <= last)
+    return sample_site.SampleSite(), since, last, size, expected
+
+
+def needs_pipeline() -> None:
+    """Skip (with the reason) while the pipeline parts the backfill runs are not built yet."""
+    if STUB:
+        return
+    for module in ("union_news.sample_site", "union_news.warehouse", "tasks.discover"):
+        pytest.importorskip(module, reason=f"{module} is not built yet")
+
+
+def metric_row_counts(url: str) -> tuple[int, int]:
+    """(rows, distinct natural keys) in the warehouse's metric-row table."""
+    from sqlalchemy import MetaData, Table, create_engine, func, inspect, select
+
+    engine = create_engine(url)
+    try:
+        names = [n for n in inspect(engine).get_table_names()
+                 if "metric" in n and "quarantine" not in n]
+        assert names, "no metric table in the warehouse"
+        rows = Table(names[0], MetaData(), autoload_with=engine)
+        key = [rows.c[c] for c in ("article_url", "metric", "organization", "detail", "period",
+                                   "value") if c in rows.c]
+        with engine.connect() as conn:
+            total = conn.execute(select(func.count()).select_from(rows)).scalar_one()
+            distinct = conn.execute(
+                select(func.count()).select_from(select(*key).distinct().subquery())
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    return total, distinct

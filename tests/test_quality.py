@@ -1,0 +1,418 @@
+"""Data quality: every expectation in expectations/*.json fails on a crafted bad record, and the
+record lands in quarantine (critical) or stays with a reported finding (warning); real Great
+Expectations throughout."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from union_news.models import CleanArticle, MetricRow
+from union_news.quality import (
+    QualityReport,
+    expectations_dir,
+    figure_in_text,
+    figure_spellings,
+    quality_failure_message,
+    suite_names,
+    validate_batch,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+URL = "http://sample.test/dong-anh-tong-ket-2023.html"
+TITLE = "LĐLĐ huyện Đông Anh tổng kết công tác công đoàn năm 2023"
+SENTENCES = [
+    "Năm 2023, LĐLĐ huyện Đông Anh kết nạp 1.250/1.000 đoàn viên, đạt 125% kế hoạch.",
+    "Toàn huyện hiện có 24.310 đoàn viên sinh hoạt tại 312 công đoàn cơ sở.",
+    "Dịp Tết, công đoàn các cấp đã trao 2.400 suất quà trị giá 1,2 tỷ đồng cho người lao động.",
+    "Hội nghị cũng bàn nhiều giải pháp chăm lo đời sống và bảo vệ quyền lợi của đoàn viên.",
+]
+ORG = "LĐLĐ huyện Đông Anh"
+
+
+def make_article(url: str = URL) -> CleanArticle:
+    return CleanArticle(url=url, title=TITLE, text="\n".join(SENTENCES),
+                        published=datetime(2024, 1, 5, 9, 30))
+
+
+def make_rows(article: CleanArticle) -> list[MetricRow]:
+    """Rows of ``article`` that pass every expectation (the test below proves it)."""
+    text = article.clean_text
+
+    def row(metric: str, value: float, sentence: int, unit: str, **kw: object) -> MetricRow:
+        evidence = SENTENCES[sentence]
+        start = text.index(evidence)
+        return MetricRow(metric=metric, value=value, unit=unit, organization=ORG, period="2023",
+                         evidence=evidence, evidence_start=start, evidence_end=start + len(evidence),
+                         article_url=article.url, **kw)
+
+    return [
+        row("members_admitted", 1250, 0, "đoàn viên", target=1000, achievement_pct=125),
+        row("members_total", 24310, 1, "đoàn viên"),
+        row("unions_total", 312, 1, "công đoàn cơ sở"),
+        row("gifts", 2400, 2, "suất quà", detail="suất quà Tết"),
+        row("money_vnd", 1_200_000_000, 2, "VND", detail="quà Tết"),
+    ]
+
+
+def run(articles: list[CleanArticle], rows: list[MetricRow], **kw: object) -> QualityReport:
+    kw.setdefault("data_docs_dir", "")
+    return validate_batch(articles, rows, **kw)
+
+
+def outcome(report: QualityReport, suite: str, name: str):
+    return next(o for o in report.outcomes if o.suite == suite and o.expectation == name)
+
+
+def test_a_clean_batch_passes_every_expectation() -> None:
+    article = make_article()
+    rows = make_rows(article)
+    report = run([article], rows)
+    assert [(o.suite, o.expectation, o.failed) for o in report.outcomes if o.failed] == []
+    assert report.articles_ok == [article] and report.rows_ok == rows
+    assert report.quarantined == [] and report.failed_share == 0 and not report.threshold_exceeded
+    assert {o.expectation for o in report.outcomes} == {n for ns in suite_names().values() for n in ns}
+    assert outcome(report, "metric_rows", "achievement_pct_consistent").checked == 1
+
+
+def test_members_change_may_be_negative() -> None:
+    article = make_article()
+    rows = make_rows(article)
+    rows[1] = replace(rows[1], metric="members_change", value=-24310)
+    report = run([article], rows)
+    assert report.rows_ok == rows
+
+
+# --- every metric-row expectation: name -> how to break the rows (the row at index 1 is bad) ---
+
+Mutation = Callable[[list[MetricRow]], list[MetricRow]]
+
+
+def _at(i: int, **changes: object) -> Mutation:
+    def mutate(rows: list[MetricRow]) -> list[MetricRow]:
+        rows[i] = replace(rows[i], **changes)
+        return rows
+
+    return mutate
+
+
+def _duplicate(rows: list[MetricRow]) -> list[MetricRow]:
+    return [rows[0], copy.copy(rows[0]), *rows[2:]]
+
+
+ROW_CASES: dict[str, tuple[Mutation, int]] = {  # mutation, position of the failing row
+    "metric_in_catalog": (_at(1, metric="members_lost"), 1),
+    "value_present": (_at(1, value=None), 1),
+    "value_non_negative": (_at(1, value=-24310), 1),
+    "target_positive": (_at(1, target=0), 1),
+    "achievement_pct_in_range": (_at(1, achievement_pct=1500), 1),
+    "achievement_pct_consistent": (_at(0, achievement_pct=150), 0),
+    "organization_present": (_at(1, organization=None), 1),
+    "organization_canonical": (_at(1, organization="Liên đoàn Lao động huyện Đông Anh"), 1),
+    "qualifier_allowed": (_at(1, qualifier="approximately"), 1),
+    "period_well_formed": (_at(1, period="năm 2023"), 1),
+    "evidence_contains_figure": (_at(1, value=24300), 1),
+    "natural_key_unique": (_duplicate, 1),
+    "unit_known": (_at(1, unit="con gà"), 1),
+    "detail_present": (_at(3, detail=None), 3),
+    "evidence_offsets_match": (_at(1, evidence_start=3), 1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ROW_CASES))
+def test_each_row_expectation_catches_its_bad_row(name: str) -> None:
+    mutate, bad = ROW_CASES[name]
+    article = make_article()
+    rows = mutate(make_rows(article))
+    report = run([article], rows)
+    found = outcome(report, "metric_rows", name)
+    assert found.failed == 1 and found.example, found
+    others = [(o.expectation, o.failed) for o in report.outcomes
+              if o.failed and o.expectation != name]
+    assert others == [], f"only {name} should fail"
+    held = [q for q in report.quarantined if q.kind == "metric"]
+    # nothing disappears: every row is kept or quarantined
+    assert len(report.rows_ok) + len(held) == len(rows)
+    if found.severity == "critical":
+        assert len(held) == 1 and held[0].row == rows[bad].to_json()
+        assert held[0].suite == "metric_rows" and held[0].expectation == name
+        assert held[0].reason.startswith(f"{name}: ") and len(held[0].reason) > len(name) + 5
+        assert held[0].article_url == URL
+        assert rows[bad] not in report.rows_ok or name == "natural_key_unique"
+        assert report.failed_share == pytest.approx(1 / len(rows), abs=1e-4)
+    else:
+        assert held == [] and report.rows_ok == rows and report.warnings == 1
+
+
+def test_a_duplicate_keeps_its_first_copy() -> None:
+    article = make_article()
+    rows = _duplicate(make_rows(article))
+    report = run([article], rows)
+    assert report.rows_ok[0] is rows[0] and rows[1] not in [r for r in report.rows_ok if r is rows[1]]
+    assert "duplicate of row #0" in report.quarantined[0].reason
+
+
+# --- every article expectation ---
+
+ArticleMutation = Callable[[CleanArticle], list[CleanArticle]]
+
+
+def _art(**changes: object) -> ArticleMutation:
+    return lambda a: [replace(a, **changes)]
+
+
+ENGLISH = ("The district labour federation held its annual review meeting with delegates from "
+           "every grassroots union, discussing recruitment, welfare and training for the year. ") * 3
+MOJIBAKE = "Ä‘oÃ n viÃªn cÃ´ng Ä‘oÃ n"
+
+ARTICLE_CASES: dict[str, ArticleMutation] = {
+    "url_present": _art(url=""),
+    "url_unique": lambda a: [a, replace(a, title=a.title + " (bản in)")],
+    "title_present": _art(title="  "),
+    "body_long_enough": _art(text="Hội nghị diễn ra trang trọng tại hội trường huyện."),
+    "no_related_heading": lambda a: [replace(a, text=a.text + "\nCó thể bạn quan tâm\nTrao quà Tết")],
+    "no_related_title_in_body": lambda a: [replace(
+        a, text=a.text + "\nCông nhân khu công nghiệp nhận hàng nghìn suất quà Tết ấm áp",
+        related_titles=["Công nhân khu công nghiệp nhận hàng nghìn suất quà Tết ấm áp"])],
+    "no_image_marker": lambda a: [replace(a, text=a.text + "\n![](http://sample.test/anh.jpg)")],
+    "published_present": _art(published=None),
+    "published_in_range": _art(published=datetime.combine(date.today() + timedelta(days=3),
+                                                          datetime.min.time())),
+    "text_vietnamese": _art(text=ENGLISH),
+    "no_mojibake": lambda a: [replace(a, text=a.text + "\n" + MOJIBAKE)],
+}
+
+
+@pytest.mark.parametrize("name", sorted(ARTICLE_CASES))
+def test_each_article_expectation_catches_its_bad_article(name: str) -> None:
+    good = make_article()
+    articles = ARTICLE_CASES[name](good)
+    bad = articles[-1]
+    rows = make_rows(good)
+    for r in rows:
+        r.article_url = bad.url
+    report = run(articles, rows)
+    found = outcome(report, "articles", name)
+    assert found.failed == 1 and found.example, found
+    article_failures = [(o.expectation, o.failed) for o in report.outcomes
+                        if o.failed and o.suite == "articles" and o.expectation != name]
+    assert article_failures == [], f"only {name} should fail among article expectations"
+    held = [q for q in report.quarantined if q.kind == "article"]
+    held_rows = [q for q in report.quarantined if q.kind == "metric"]
+    assert len(report.rows_ok) + len(held_rows) == len(rows)
+    if found.severity == "warning":
+        assert held == [] and bad in report.articles_ok and report.warnings >= 1
+        return
+    assert len(held) == 1 and held[0].expectation == name and held[0].suite == "articles"
+    assert held[0].reason.startswith(f"{name}: ") and held[0].row["title"] == bad.title
+    if name == "url_unique":  # the first copy stays, and so do the rows of that URL
+        assert report.articles_ok == [articles[0]] and held_rows == []
+        return
+    assert report.articles_ok == [] and report.rows_ok == []
+    assert all("its article was quarantined" in q.reason and q.expectation == name
+               for q in held_rows) and len(held_rows) == len(rows)
+    assert report.failed_share == 1.0 and report.threshold_exceeded
+
+
+def test_every_expectation_in_the_suite_files_has_a_crafted_case() -> None:
+    names = suite_names()
+    assert set(names["metric_rows"]) == set(ROW_CASES)
+    assert set(names["articles"]) == set(ARTICLE_CASES)
+
+
+def test_suite_files_carry_severity_and_description() -> None:
+    for path in sorted(expectations_dir().glob("*.json")):
+        suite = json.loads(path.read_text(encoding="utf-8"))
+        for item in suite["expectations"]:
+            meta = item["meta"]
+            assert meta["severity"] in ("critical", "warning") and item["severity"] == meta["severity"]
+            assert len(meta["description"]) > 20 and meta["reason"] and meta["name"]
+
+
+def test_known_metrics_default_is_the_catalog_and_can_be_widened() -> None:
+    from union_news.catalog import default_catalog
+
+    suite = json.loads((expectations_dir() / "metric_rows.json").read_text(encoding="utf-8"))
+    assert set(suite["meta"]["parameters"]["known_metrics"]) == set(default_catalog().metrics)
+    article = make_article()
+    rows = make_rows(article)
+    rows[1] = replace(rows[1], metric="members_lost")
+    assert run([article], rows).rows_quarantined == 1
+    widened = run([article], rows, known_metrics=set(default_catalog().metrics) | {"members_lost"})
+    assert widened.rows_quarantined == 0
+
+
+# --- run level ---
+
+def test_threshold_exceeded_above_the_share_and_message_names_the_worst() -> None:
+    article = make_article()
+    rows = make_rows(article)
+    rows[1] = replace(rows[1], unit="con gà")
+    rows[2] = replace(rows[2], unit="con gà")
+    rows[3] = replace(rows[3], qualifier="roughly")
+    report = run([article], rows, max_failed_share=0.5)
+    assert report.failed_share == pytest.approx(0.6) and report.threshold_exceeded
+    assert [o.expectation for o in report.worst(2)] == ["unit_known", "qualifier_allowed"]
+    message = quality_failure_message(report)
+    assert "60.0%" in message and "metric_rows.unit_known" in message and "50%" in message
+    assert not run([article], rows, max_failed_share=0.6).threshold_exceeded
+
+
+def test_default_threshold_comes_from_settings() -> None:
+    from union_news.settings import load_settings
+
+    report = run([make_article()], make_rows(make_article()))
+    assert report.max_failed_share == float(load_settings()["quality"]["max_failed_share"])
+
+
+def test_markdown_has_one_line_per_expectation_and_names_the_data_docs(tmp_path: Path) -> None:
+    article = make_article()
+    rows = make_rows(article)
+    rows[1] = replace(rows[1], value=-24310)
+    report = run([article], rows, data_docs_dir=str(tmp_path / "docs"))
+    index = Path(report.data_docs_path or "")
+    assert index.name == "index.html" and index.is_file()
+    pages = list((tmp_path / "docs" / "validations").rglob("*.html"))
+    assert {p.stem for p in pages} == {"articles", "metric_rows"}
+    html = "".join(p.read_text(encoding="utf-8") for p in pages)
+    assert "Values are not negative" in html and "-24310" in html
+    md = report.to_markdown()
+    assert str(index) in md
+    lines = [line for line in md.splitlines() if line.startswith("| metric_rows") or
+             line.startswith("| articles")]
+    assert len(lines) == len(report.outcomes)
+    bad = next(line for line in lines if "value_non_negative" in line)
+    assert "| critical | 5 | 1 |" in bad and "-24310" in bad
+
+
+def test_empty_batch() -> None:
+    report = run([], [])
+    assert report.failed_share == 0 and not report.threshold_exceeded and report.quarantined == []
+
+
+# --- figures as Vietnamese writes them ---
+
+@pytest.mark.parametrize(("value", "spelling"), [
+    (13855, "13.855"), (13855, "13855"), (91.66, "91,66"), (82_500_000, "82,5 triệu"),
+    (1_800_000_000, "1,8 tỷ"), (1_200_000_000, "1 tỷ 200 triệu"), (-1446, "1.446"),
+    (500_000, "500 nghìn"), (500_000, "500.000"),
+])
+def test_figure_spellings(value: float, spelling: str) -> None:
+    assert spelling in figure_spellings(value)
+
+
+@pytest.mark.parametrize(("value", "text", "found"), [
+    (1, "Có 01 tập thể được tặng Cờ thi đua", True),
+    (82_500_000, "trị giá 82,5 triệu đồng", True),
+    (82_500_000, "trị giá 82.500.000 đồng", True),
+    (13855, "tổng số 13.855 đoàn viên", True),
+    (13855, "tổng số 113.855 đoàn viên", False),
+    (13855, "tổng số 13.8551 đoàn viên", False),
+    (1855, "tổng số 13.855 đoàn viên", False),
+    (5, "năm 2015 có 15 lớp", False),
+    (676, "kết nạp 676/650 đoàn viên", True),
+    (1_800_000_000, "hơn 1,8 Tỷ đồng", True),
+])
+def test_figure_in_text(value: float, text: str, found: bool) -> None:
+    assert figure_in_text(value, text) is found
+
+
+# --- import cost and the Prefect side ---
+
+def test_importing_quality_the_task_and_cli_does_not_import_great_expectations() -> None:
+    code = (
+        "import sys, importlib\n"
+        "for name in ('union_news.quality', 'tasks.validate', 'union_news.cli', 'flows.ingest'):\n"
+        "    try:\n"
+        "        importlib.import_module(name)\n"
+        "    except ImportError as exc:\n"
+        "        if name in ('union_news.quality', 'tasks.validate'):\n"
+        "            raise\n"
+        "        print('skipped', name, exc, file=sys.stderr)\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('great_expectations', 'pandas'))\n"
+        "print(bad[:3])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_validate_task_publishes_the_artifact_and_a_failing_batch_fails_the_flow(
+        prefect_server) -> None:
+    from prefect import flow
+    from prefect.states import Completed, Failed
+
+    from tasks.validate import quality_failure_message as message_of
+    from tasks.validate import validate
+
+    @flow(name="quality-gate-test")
+    def gate(articles: list[CleanArticle], rows: list[MetricRow]):
+        report = validate(articles, rows)
+        if report.threshold_exceeded:
+            return Failed(message=message_of(report))
+        return Completed(message="quality ok")
+
+    article = make_article()
+    good = make_rows(article)
+    bad = [replace(r, qualifier="roughly") for r in good]
+    with prefect_server.settings():
+        ok_state = gate(articles=[article], rows=good, return_state=True)
+        failed_state = gate(articles=[article], rows=bad, return_state=True)
+    assert ok_state.is_completed()
+    assert failed_state.is_failed() and "metric_rows.qualifier_allowed" in failed_state.message
+    for state in (ok_state, failed_state):
+        artifacts = prefect_server.artifacts(str(state.state_details.flow_run_id))
+        quality = [a for a in artifacts if a["key"] == "data-quality"]
+        assert quality and quality[0]["type"] == "markdown"
+        assert "| metric_rows | qualifier_allowed | critical |" in quality[0]["data"]
+
+
+# --- any batch: nothing disappears, nothing crashes ---
+
+from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_ROW_FIELDS = st.fixed_dictionaries({
+    "metric": st.sampled_from(["members_total", "gifts", "money_vnd", "members_change", "bogus", ""]),
+    "value": st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True),
+                       st.integers(-10**12, 10**12)),
+    "target": st.one_of(st.none(), st.floats(-1e6, 1e6), st.just(0)),
+    "achievement_pct": st.one_of(st.none(), st.floats(-50, 5000)),
+    "qualifier": st.sampled_from(["exact", "over", "", "roughly"]),
+    "organization": st.one_of(st.none(), st.sampled_from([ORG, "LĐLĐ huyện", "  ", "Tổng LĐLĐ Việt Nam"])),
+    "period": st.one_of(st.none(), st.sampled_from(["2023", "2018-2023", "2023-13-01", "x"])),
+    "unit": st.one_of(st.none(), st.sampled_from(["đoàn viên", "VND", "%", "con gà", ""])),
+    "evidence": st.text(max_size=60),
+    "evidence_start": st.integers(-5, 500),
+    "evidence_end": st.integers(-5, 500),
+    "article_url": st.sampled_from([URL, "http://elsewhere.test/a", None]),
+})
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+          phases=[Phase.explicit, Phase.reuse, Phase.generate])  # shrinking re-runs GX: minutes
+@given(st.lists(_ROW_FIELDS, max_size=12), st.booleans())
+def test_any_batch_splits_into_kept_and_quarantined(fields: list[dict], with_article: bool) -> None:
+    rows = [MetricRow(**f) for f in fields]
+    report = run([make_article()] if with_article else [], rows)
+    held = [q for q in report.quarantined if q.kind == "metric"]
+    assert len(report.rows_ok) + len(held) == len(rows)
+    assert report.errors == []
+    names = {n for ns in suite_names().values() for n in ns}
+    assert all(q.expectation in names and q.reason for q in held)
+
+
+def test_the_suites_readme_lists_every_expectation() -> None:
+    readme = (expectations_dir() / "README.md").read_text(encoding="utf-8")
+    for names in suite_names().values():
+        for name in names:
+            assert f"`{name}`" in readme

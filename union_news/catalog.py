@@ -1,0 +1,229 @@
+"""The metric catalog, loaded from ``data/catalog.yaml`` and compiled once.
+
+The YAML file is the vocabulary (metrics-catalog.md as data): rules that give a figure its metric
+key, the not-a-metric rules, period and organization cues. This module only turns it into
+compiled regexes; it knows no metric by name.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEFAULT_PATH = Path(__file__).resolve().parent / "data" / "catalog.yaml"
+# Patterns are lowercased and matched on lowercased text: IGNORECASE is several times slower
+# on Vietnamese text in Python's re.
+_FLAGS = 0
+_GROUP_REF = re.compile(r"\{([a-z_]+)\}")
+
+# Old-style tone placement -> new style, pairwise so offsets never move (thoả -> thỏa).
+_TONE_PAIRS = {
+    "oà": "òa", "oá": "óa", "oả": "ỏa", "oã": "õa", "oạ": "ọa",
+    "oè": "òe", "oé": "óe", "oẻ": "ỏe", "oẽ": "õe", "oẹ": "ọe",
+    "uỳ": "ùy", "uý": "úy", "uỷ": "ủy", "uỹ": "ũy", "uỵ": "ụy",
+}
+# Only at a syllable's end: "hoà" is old style, "hoàn" is not.
+_TONE_RE = re.compile(r"[oOuU][àáảãạèéẻẽẹỳýỷỹỵÀÁẢÃẠÈÉẺẼẸỲÝỶỸỴ](?![^\W\d_])")
+
+
+def lower_pattern(pattern: str) -> str:
+    """Lowercase a regex except its escapes (``\\S``, ``\\W`` keep their meaning)."""
+    return re.sub(r"\\.|[^\\]+", lambda m: m.group(0) if m.group(0)[0] == "\\" else m.group(0).lower(),
+                  pattern)
+
+
+def lower_text(text: str) -> str:
+    """``text.lower()`` with every offset kept (a character whose lowercase is longer stays)."""
+    low = text.lower()
+    if len(low) == len(text):
+        return low
+    return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+
+
+def normalize(text: str) -> str:
+    """Same-length normalisation used for matching (tone marks only; case is left to regex)."""
+
+    def swap(m: re.Match[str]) -> str:
+        src = m.group(0)
+        dst = _TONE_PAIRS.get(src.lower())
+        if dst is None:
+            return src
+        return "".join(d.upper() if s.isupper() else d for s, d in zip(src, dst, strict=True))
+
+    return _TONE_RE.sub(swap, text)
+
+
+@dataclass(slots=True)
+class Rule:
+    """One way of recognising a metric: a unit after the figure and cues around it."""
+
+    metric: str
+    unit: re.Pattern[str] | None
+    before: re.Pattern[str] | None = None
+    after: re.Pattern[str] | None = None
+    not_before: re.Pattern[str] | None = None
+    not_after: re.Pattern[str] | None = None
+    unit_cue: re.Pattern[str] | None = None
+    sign_before: re.Pattern[str] | None = None
+    kinds: frozenset[str] = frozenset({"count"})
+    detail: str = "none"
+    inherit: bool = False
+    weight: int = 0
+
+
+@dataclass(slots=True)
+class Veto:
+    """A not-a-metric rule: every given part must match for the figure to be dropped."""
+
+    name: str
+    before: re.Pattern[str] | None = None
+    after: re.Pattern[str] | None = None
+    unit: re.Pattern[str] | None = None
+    unit_not: re.Pattern[str] | None = None
+    sentence_before: re.Pattern[str] | None = None
+    kinds: frozenset[str] | None = None  # figure kinds it applies to (None: all)
+
+
+@dataclass(slots=True)
+class OrgConfig:
+    default_city: str
+    mention: re.Pattern[str]
+    national: re.Pattern[str]
+    national_canonical: str
+    sector: re.Pattern[str]
+    not_actor_before: re.Pattern[str]
+    giver_after: re.Pattern[str]
+    levels: tuple[str, ...]
+    known_names: tuple[str, ...] = ()
+    sectors: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class Catalog:
+    version: int
+    window: int
+    rules: list[Rule]
+    vetoes: list[Veto]
+    achievement: re.Pattern[str]
+    subset: re.Pattern[str]
+    period: dict[str, re.Pattern[str]]
+    orgs: OrgConfig
+    metrics: list[str] = field(default_factory=list)
+    any_unit: re.Pattern[str] | None = None
+    # Rules grouped by unit pattern (None: no unit), in rule order within a group, so a figure
+    # tries each distinct unit once.
+    by_unit: list[tuple[re.Pattern[str] | None, list[tuple[int, Rule]]]] = field(default_factory=list)
+
+
+def _expand(pattern: str, groups: dict[str, str]) -> str:
+    def sub(m: re.Match[str]) -> str:
+        return groups.get(m.group(1), m.group(0))
+
+    for _ in range(3):  # groups may refer to groups
+        pattern = _GROUP_REF.sub(sub, pattern)
+    return pattern
+
+
+def _compile(raw: Any, groups: dict[str, str], *, anchor_unit: bool = False) -> re.Pattern[str] | None:
+    if raw is None:
+        return None
+    pattern = lower_pattern(_expand(str(raw).strip(), groups))
+    if anchor_unit:
+        pattern = rf"\s*(?:{pattern})(?![^\W_])"
+    return re.compile(pattern, _FLAGS)
+
+
+def _rule(raw: dict[str, Any], groups: dict[str, str]) -> Rule:
+    return Rule(
+        metric=str(raw["metric"]),
+        unit=_compile(raw.get("unit"), groups, anchor_unit=True),
+        before=_compile(raw.get("before"), groups),
+        after=_compile(raw.get("after"), groups),
+        not_before=_compile(raw.get("not_before"), groups),
+        not_after=_compile(raw.get("not_after"), groups),
+        unit_cue=_compile(raw.get("unit_cue"), groups),
+        sign_before=_compile(raw.get("sign_before"), groups),
+        kinds=frozenset(raw.get("kinds", ["count"])),
+        detail=str(raw.get("detail", "none")),
+        inherit=bool(raw.get("inherit", False)),
+        weight=int(raw.get("weight", 0)),
+    )
+
+
+def _veto(raw: dict[str, Any], groups: dict[str, str]) -> Veto:
+    return Veto(
+        name=str(raw["name"]),
+        before=_compile(raw.get("before"), groups),
+        after=_compile(raw.get("after"), groups),
+        unit=_compile(raw.get("unit"), groups, anchor_unit=True),
+        unit_not=_compile(raw.get("unit_not"), groups, anchor_unit=True),
+        sentence_before=_compile(raw.get("sentence_before"), groups),
+        kinds=frozenset(raw["kinds"]) if raw.get("kinds") else None,
+    )
+
+
+def _orgs(raw: dict[str, Any]) -> OrgConfig:
+    levels = tuple(level.lower() for level in raw["levels"])
+    level_alt = "|".join(re.escape(level) for level in levels)
+    fed = lower_pattern(raw["federation"])
+    alias = lower_pattern(raw.get("alias", ""))
+    head = rf"(?:{fed}|(?<!tổng ){alias})" if alias else fed
+    words = r"[^\W\d_]+(?:\s+[^\W\d_]+|\s+-\s+[^\W\d_]+){0,3}"
+    mention = re.compile(
+        rf"(?P<head>{head})\s+(?P<level>{level_alt})(?![^\W_])(?:\s+(?P<name>{words}))?",
+        _FLAGS,
+    )
+    return OrgConfig(
+        default_city=str(raw["default_city"]),
+        mention=mention,
+        national=re.compile(lower_pattern(raw["national"]), _FLAGS),
+        national_canonical=str(raw["national_canonical"]),
+        sector=re.compile(lower_pattern(raw["sector"]) + rf"\s+(?P<name>{words})", _FLAGS),
+        not_actor_before=re.compile(lower_pattern(raw["not_actor_before"]), _FLAGS),
+        giver_after=re.compile(lower_pattern(raw["giver_after"]), _FLAGS),
+        levels=levels,
+        known_names=tuple(sorted(raw.get("known_names", []), key=len, reverse=True)),
+        sectors=tuple(sorted(raw.get("sectors", []), key=len, reverse=True)),
+    )
+
+
+def load_catalog(path: str | Path | None = None) -> Catalog:
+    """Load and compile a catalog file (the bundled one by default)."""
+    data = yaml.safe_load(Path(path or DEFAULT_PATH).read_text(encoding="utf-8"))
+    groups = {k: _expand(str(v).strip(), {}) for k, v in (data.get("groups") or {}).items()}
+    groups = {k: _expand(v, groups) for k, v in groups.items()}
+    rules = [_rule(r, groups) for r in data["rules"]]
+    period = {k: re.compile(lower_pattern(_expand(v, groups)), _FLAGS) for k, v in data["period"].items()}
+    units = [r.unit.pattern for r in rules if r.unit is not None and "count" in r.kinds]
+    return Catalog(
+        version=int(data.get("version", 1)),
+        window=int(data.get("window", 160)),
+        rules=rules,
+        vetoes=[_veto(v, groups) for v in data.get("not_metrics", [])],
+        achievement=re.compile(lower_pattern(_expand(data["achievement"], groups)), _FLAGS),
+        subset=re.compile(lower_pattern(_expand(data["subset"], groups)), _FLAGS),
+        period=period,
+        orgs=_orgs(data["organizations"]),
+        metrics=list(dict.fromkeys(r.metric for r in rules)),
+        any_unit=re.compile("|".join(f"(?:{u})" for u in units), _FLAGS) if units else None,
+        by_unit=_group_by_unit(rules),
+    )
+
+
+def _group_by_unit(rules: list[Rule]) -> list[tuple[re.Pattern[str] | None, list[tuple[int, Rule]]]]:
+    groups: dict[str | None, tuple[re.Pattern[str] | None, list[tuple[int, Rule]]]] = {}
+    for order, rule in enumerate(rules):
+        key = rule.unit.pattern if rule.unit is not None else None
+        groups.setdefault(key, (rule.unit, []))[1].append((order, rule))
+    return list(groups.values())
+
+
+@lru_cache(maxsize=1)
+def default_catalog() -> Catalog:
+    """The bundled catalog, compiled once per process."""
+    return load_catalog(DEFAULT_PATH)

@@ -1,0 +1,106 @@
+"""The clean stage: boilerplate out, above all related-news headlines; metadata kept aside.
+
+``clean_document`` takes an HTML page or already-extracted plain text (detected when the
+content type is not given) and returns a :class:`CleanArticle` whose ``text`` is the body only,
+one paragraph per line. Captions and related headlines are not thrown away unseen: they land in
+``captions`` and ``related_titles`` (and ``related_links`` for HTML).
+
+Site knowledge lives in the ``clean:`` section of the source profiles (XPaths and the list of
+related-news headings); everything else is generic.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from union_news.cleaning import rules
+from union_news.cleaning.html import clean_html, parse_date
+from union_news.cleaning.text import clean_plain_text
+from union_news.models import CleanArticle
+
+if TYPE_CHECKING:
+    from union_news.profiles import SourceProfile
+
+__all__ = ["CleaningError", "clean_document", "is_html"]
+
+_HTML_SNIFF = re.compile(
+    r"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|meta|div|p|article)\b", re.I | re.S
+)
+_MIN_TEXT_CHARS = 40
+
+
+class CleaningError(ValueError):
+    """The page holds no article; the message says why."""
+
+
+def is_html(content: str, content_type: str | None = None) -> bool:
+    """HTML by content type when given, otherwise by sniffing the first bytes."""
+    if content_type:
+        ct = content_type.lower()
+        if "html" in ct or "xml" in ct:
+            return True
+        if ct.startswith("text/"):
+            return False
+    head = content[:2048]
+    return bool(_HTML_SNIFF.match(head)) or "</p>" in head.lower() or "<body" in head.lower()
+
+
+def _settings(profile: SourceProfile | None) -> tuple[dict[str, Any], frozenset[str]]:
+    cfg: dict[str, Any] = dict(profile.clean) if profile is not None and profile.clean else {}
+    return cfg, rules.heading_keys(cfg.get("related_headings"))
+
+
+def clean_document(
+    content: str,
+    url: str | None = None,
+    profile: SourceProfile | None = None,
+    content_type: str | None = None,
+) -> CleanArticle:
+    """Clean one page (HTML or plain text) into a :class:`CleanArticle`.
+
+    Raises :class:`CleaningError` when no article body is left.
+    """
+    if content is None or not content.strip():
+        raise CleaningError("empty page")
+    cfg, keys = _settings(profile)
+    published = canonical = None
+    related_links: list[str] = []
+    if is_html(content, content_type):
+        try:
+            result = clean_html(content, url, cfg, keys)
+        except ValueError as exc:
+            raise CleaningError(str(exc)) from exc
+        cleaned, published = result.cleaned, result.published
+        canonical, related_links = result.canonical_url, result.related_links
+    else:
+        cleaned = clean_plain_text(content, keys)
+        published = parse_date(cleaned.dateline)
+    text = "\n".join(cleaned.body)
+    if len(text) < _MIN_TEXT_CHARS:
+        raise CleaningError(
+            f"no article body found ({len(text)} characters of text left after cleaning)"
+        )
+    title = cleaned.title or cleaned.body[0][:200]
+    return CleanArticle(
+        url=url or canonical or "",
+        title=title,
+        text=text,
+        author=cleaned.author,
+        published=published,
+        captions=_unique(cleaned.captions),
+        related_titles=_unique(cleaned.related_titles),
+        related_links=related_links,
+        canonical_url=canonical,
+        source=profile.name if profile is not None else None,
+    )
+
+
+def _unique(items: list[str]) -> list[str]:
+    seen: set[str] = set()
+    out = []
+    for item in items:
+        if item and item not in seen:
+            seen.add(item)
+            out.append(item)
+    return out

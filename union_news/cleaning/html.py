@@ -1,0 +1,531 @@
+"""Cleaning of HTML pages: one parse, profile pruning, trafilatura, then the line rules.
+
+The page is parsed once with lxml; site profile XPaths and the generic rules prune that tree
+(captions and related-headline blocks are taken out and kept in their own fields), then
+trafilatura extracts the body from it and the shared line rules finish the job.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from copy import deepcopy
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import trafilatura
+from lxml import etree
+from lxml.html import HtmlElement
+from trafilatura.utils import load_html
+
+from union_news.cleaning import rules
+from union_news.cleaning.text import Cleaned, clean_body_lines
+
+# elements that never hold article text
+_STRIP_TAGS = ("script", "style", "noscript", "template", "svg")
+# inline wrappers looked through when grouping links into the block that holds them
+_INLINE = frozenset(
+    [
+        "a",
+        "span",
+        "strong",
+        "b",
+        "em",
+        "i",
+        "u",
+        "small",
+        "font",
+        "li",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "article",
+        "header",
+        "time",
+        "picture",
+        "figure",
+    ]
+)
+_INLINE_TEXT = frozenset(["a", "span", "strong", "b", "em", "i", "u", "small", "font"])
+_MIN_BODY_CHARS = 200
+_BOX_TAGS = frozenset(["div", "section", "aside", "ul", "ol", "nav"])
+
+
+@dataclass
+class PageParts:
+    """What the tree pruning set aside before extraction."""
+
+    captions: list[str] = field(default_factory=list)
+    related_titles: list[str] = field(default_factory=list)
+    related_links: list[str] = field(default_factory=list)
+    lead: str | None = None
+
+
+def parse_html(content: str) -> HtmlElement:
+    """Parse with trafilatura's own loader (same parser options, so extraction is unchanged)."""
+    tree = load_html(content)
+    if tree is None:
+        raise ValueError("not parseable as HTML")
+    return tree
+
+
+def _text(el: HtmlElement) -> str:
+    return rules.collapse(el.text_content())
+
+
+def _xpath_all(tree: HtmlElement, exprs: list[str] | str | None) -> list[HtmlElement]:
+    if not exprs:
+        return []
+    found: list[HtmlElement] = []
+    for expr in [exprs] if isinstance(exprs, str) else exprs:
+        found += [e for e in tree.xpath(expr) if isinstance(e, HtmlElement)]
+    return found
+
+
+def _first_text(tree: HtmlElement, expr: str | None) -> str | None:
+    if not expr:
+        return None
+    for hit in tree.xpath(expr):
+        text = rules.collapse(hit if isinstance(hit, str) else hit.text_content())
+        if text:
+            return text
+    return None
+
+
+def _remove(el: HtmlElement) -> None:
+    parent = el.getparent()
+    if parent is not None:
+        el.drop_tree()
+
+
+# --- metadata -------------------------------------------------------------------------------
+
+_DMY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:\D{1,5}(\d{1,2}):(\d{2}))?")
+_JSONLD_DATE = re.compile(r'"datePublished"\s*:\s*"([^"]+)"')
+_DATE_KEYS = (
+    "article:published_time",
+    "datepublished",
+    "pubdate",
+    "publishdate",
+    "dc.date.issued",
+    "dc.date",
+    "date",
+    "og:published_time",
+)
+
+
+@dataclass
+class HeadMeta:
+    """``<meta>``, canonical ``<link>`` and JSON-LD of a page, gathered in one pass."""
+
+    meta: dict[str, str] = field(default_factory=dict)
+    canonical: str | None = None
+    jsonld: list[str] = field(default_factory=list)
+
+    @classmethod
+    def read(cls, tree: HtmlElement) -> HeadMeta:
+        out = cls()
+        for el in tree.iter("meta"):
+            key = el.get("property") or el.get("name") or el.get("itemprop")
+            value = el.get("content")
+            if key and value and value.strip():
+                out.meta.setdefault(key.strip().lower(), value.strip())
+        for el in tree.iter("link"):
+            if (el.get("rel") or "").lower() == "canonical" and el.get("href"):
+                out.canonical = el.get("href").strip()
+                break
+        out.canonical = out.canonical or out.meta.get("og:url")
+        for el in tree.iter("script"):
+            if el.get("type") == "application/ld+json" and el.text:
+                out.jsonld.append(el.text)
+        return out
+
+
+def parse_date(value: str | None) -> datetime | None:
+    """ISO 8601 or Vietnamese ``dd/mm/yyyy [hh:mm]``; wall-clock time, tz dropped."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).replace(tzinfo=None)
+    except ValueError:
+        pass
+    m = _DMY.search(value)
+    if m:
+        d, mo, y, hh, mm = m.groups()
+        try:
+            return datetime(int(y), int(mo), int(d), int(hh or 0), int(mm or 0))
+        except ValueError:
+            return None
+    return None
+
+
+def _published(
+    tree: HtmlElement, head: HeadMeta, cfg: dict[str, Any], url: str | None
+) -> datetime | None:
+    if cfg.get("date_xpath") and (found := parse_date(_first_text(tree, cfg["date_xpath"]))):
+        return found
+    for key in _DATE_KEYS:
+        if (found := parse_date(head.meta.get(key))) is not None:
+            return found
+    for script in head.jsonld:
+        m = _JSONLD_DATE.search(script)
+        if m and (found := parse_date(m.group(1))):
+            return found
+    from htmldate import find_date
+
+    found_str = find_date(tree, url=url, extensive_search=False, outputformat="%Y-%m-%d %H:%M:%S")
+    return parse_date(found_str) if found_str else None
+
+
+def _heading_text(el: HtmlElement) -> str:
+    """Text of a heading with ``<br>`` read as a space (``Org:<br>rest`` -> ``Org: rest``)."""
+    if el.find(".//br") is None:
+        return _text(el)
+    el = deepcopy(el)
+    for br in el.iter("br"):
+        br.tail = " " + (br.tail or "")
+    return _text(el)
+
+
+def _with_kicker(h1: HtmlElement, title: str) -> str:
+    """Prefix a title with its kicker: a short line ending in ':' printed just before it."""
+    prev = h1.getprevious()
+    if prev is not None and prev.tag not in ("script", "style"):
+        kicker = _text(prev)
+        if kicker.endswith(":") and 3 <= len(kicker) <= 100 and not title.startswith(kicker):
+            return f"{kicker} {title}"
+    return title
+
+
+def _title(tree: HtmlElement, head: HeadMeta, cfg: dict[str, Any]) -> str | None:
+    title = _first_text(tree, cfg.get("title_xpath"))
+    if title:
+        return title
+    h1s = list(tree.iter("h1"))
+    if len(h1s) == 1:
+        title = _heading_text(h1s[0])
+        if len(title) >= 10:
+            return _with_kicker(h1s[0], title)
+    for key in ("og:title", "twitter:title"):
+        if head.meta.get(key):
+            return rules.collapse(head.meta[key])
+    head_title = _first_text(tree, "//title")
+    if head_title:
+        return re.split(r"\s+[|\-–—]\s+[^|\-–—]{2,40}$", head_title)[0]
+    return None
+
+
+def _author(tree: HtmlElement, head: HeadMeta, cfg: dict[str, Any]) -> str | None:
+    author = _first_text(tree, cfg.get("author_xpath"))
+    if author:
+        return author
+    for key in ("author", "article:author"):
+        value = head.meta.get(key)
+        if value and not value.startswith("http"):
+            return rules.collapse(value)
+    for script in head.jsonld:
+        if '"author"' not in script:
+            continue
+        try:
+            data = json.loads(script)
+        except ValueError:
+            continue
+        if name := _jsonld_author(data):
+            return name
+    return None
+
+
+def _jsonld_author(data: Any) -> str | None:
+    if isinstance(data, list):
+        for item in data:
+            if name := _jsonld_author(item):
+                return name
+        return None
+    if not isinstance(data, dict):
+        return None
+    author = data.get("author")
+    if isinstance(author, list) and author:
+        author = author[0]
+    if isinstance(author, dict):
+        author = author.get("name")
+    if isinstance(author, str) and author.strip():
+        return rules.collapse(author)
+    graph = data.get("@graph")
+    return _jsonld_author(graph) if graph else None
+
+
+# --- pruning --------------------------------------------------------------------------------
+
+
+_CAPTION_CLASSES = (
+    "caption",
+    "image_desc",
+    "img_desc",
+    "image-desc",
+    "img-desc",
+    "imgdesc",
+    "photo-desc",
+)
+_MAX_CAPTION_CHARS = 400
+
+
+def _take_captions(tree: HtmlElement, cfg: dict[str, Any], parts: PageParts, low_html: str) -> None:
+    """Image captions out of the tree into ``parts.captions``."""
+    hits = _xpath_all(tree, cfg.get("caption_xpaths")) + tree.xpath("//figcaption")
+    classes = [c for c in _CAPTION_CLASSES if c in low_html]
+    if classes:
+        test = " or ".join(f"contains(@class, '{c}')" for c in classes)
+        hits += [
+            e
+            for e in tree.xpath(f"//body//*[{test}]")
+            if e.tag not in ("body", "html") and len(_text(e)) <= _MAX_CAPTION_CHARS
+        ]
+    for table in tree.xpath("//table[.//img]"):
+        # an image table: the image in one row, its caption in another, little else
+        text = _text(table)
+        if text and len(text) <= _MAX_CAPTION_CHARS and not table.xpath(".//table"):
+            hits.append(table)
+    for el in hits:
+        text = _text(el)
+        if text:
+            parts.captions.append(text)
+        _remove(el)
+
+
+def _block_of(a: HtmlElement) -> HtmlElement | None:
+    el = a.getparent()
+    while el is not None and el.tag in _INLINE:
+        el = el.getparent()
+    return el
+
+
+def _headline(a: HtmlElement) -> str | None:
+    text = _text(a)
+    href = a.get("href") or ""
+    if (
+        len(text) < 20
+        or rules.word_count(text) < 4
+        or not href
+        or href.startswith(("#", "javascript"))
+    ):
+        return None
+    return text
+
+
+def _take_related_blocks(tree: HtmlElement, cfg: dict[str, Any], parts: PageParts) -> None:
+    """Profile related blocks and any block that is mostly headline links to other pages."""
+    for el in _xpath_all(tree, cfg.get("related_xpaths")):
+        _collect_links(el, parts)
+        _remove(el)
+    groups: dict[HtmlElement, list[HtmlElement]] = {}
+    for a in tree.iter("a"):
+        if _headline(a) is None:
+            continue
+        block = _block_of(a)
+        if block is not None and block.tag not in ("body", "html"):
+            groups.setdefault(block, []).append(a)
+    for block, anchors in groups.items():
+        if block.getparent() is None:
+            continue
+        link_chars = sum(len(_text(a)) for a in anchors)
+        total = len(_text(block))
+        if not total:
+            continue
+        several = len(anchors) >= 2 and link_chars / total >= 0.8
+        # one headline alone in its own box (not a paragraph): a single related link
+        alone = len(anchors) == 1 and block.tag in _BOX_TAGS and link_chars / total >= 0.95
+        if several or alone:
+            _collect_links(block, parts)
+            _remove(block)
+
+
+def _collect_links(el: HtmlElement, parts: PageParts) -> None:
+    for a in el.iter("a"):
+        title = _headline(a)
+        if title and title not in parts.related_titles:
+            parts.related_titles.append(title)
+            parts.related_links.append(a.get("href"))
+
+
+_NON_CONTENT = re.compile(r"nav|menu|header|breadcrumb|sidebar", re.I)
+# article text that must come before a related heading for everything after it to be cut
+_MIN_TEXT_BEFORE_CUT = 300
+# sentence-sized text nodes before an element (scripts and styles aside)
+_SENTENCES_BEFORE = etree.XPath(
+    "preceding::text()[string-length(normalize-space(.)) >= 60]"
+    "[not(parent::script or parent::style or parent::noscript)]"
+)
+
+
+def _heading_elements(
+    tree: HtmlElement, low_html: str, headings: tuple[str, ...]
+) -> list[HtmlElement]:
+    """Elements whose own text is one of the headings (as written, upper-cased, with a colon).
+
+    A substring test on the lower-cased page source tells which headings occur at all (cheap);
+    only those are looked up in the tree.
+    """
+    found = [h for h in headings if h.lower() in low_html]
+    if not found:
+        return []
+    variants = {v for h in found for u in (h, h.upper()) for v in (u, u + ":")}
+    tests = " or ".join(
+        f"normalize-space(text())={json.dumps(v, ensure_ascii=False)}" for v in sorted(variants)
+    )
+    return tree.xpath(f"//body//*[{tests}]")
+
+
+def _in_non_content(el: HtmlElement) -> bool:
+    for anc in el.iterancestors():
+        if anc.tag in ("nav", "header") or _NON_CONTENT.search(
+            f"{anc.get('class', '')} {anc.get('id', '')}"
+        ):
+            return True
+    return False
+
+
+def _cut_from_related_headings(
+    tree: HtmlElement, low_html: str, headings: tuple[str, ...], parts: PageParts
+) -> None:
+    """Everything from the first related-news heading after the article text on is cut.
+
+    A heading qualifies when its block holds nothing else, it is not in a menu or page header,
+    and enough paragraph text precedes it (so a sidebar box printed before the article is not
+    taken for the end of the article).
+    """
+    for heading in _heading_elements(tree, low_html, headings):
+        block = heading
+        while block.tag in _INLINE_TEXT and block.getparent() is not None:
+            block = block.getparent()
+        if block.tag in ("body", "html") or len(_text(block)) > 40 or _in_non_content(heading):
+            continue
+        before = sum(len(t) for t in _SENTENCES_BEFORE(heading))
+        if before < _MIN_TEXT_BEFORE_CUT:
+            continue
+        el = block
+        while el is not None and el.tag not in ("body", "html"):
+            for sib in list(el.itersiblings()):
+                _collect_links(sib, parts)
+                el.getparent().remove(sib)
+            el = el.getparent()
+        _remove(block)
+        return
+
+
+def prune(tree: HtmlElement, cfg: dict[str, Any], html: str = "") -> PageParts:
+    low_html = html.lower()
+    parts = PageParts()
+    for el in _xpath_all(tree, cfg.get("drop_xpaths")):
+        _remove(el)
+    headings = tuple(cfg.get("related_headings") or rules.DEFAULT_RELATED_HEADINGS)
+    _cut_from_related_headings(tree, low_html, headings, parts)
+    _take_captions(tree, cfg, parts, low_html)
+    _take_related_blocks(tree, cfg, parts)
+    parts.lead = _lead(tree, cfg, low_html)
+    return parts
+
+
+_LEAD_WORDS = ("sapo", "chapo", "lead", "standfirst", "summary")
+_LEAD_CLASS = re.compile(r"(^|[\s_-])(sapo|chapo|lead|standfirst|summary)([\s_-]|$)", re.I)
+_MIN_LEAD_CHARS = 60
+
+
+_LEAD_IN_SOURCE = re.compile(
+    r"""class\s*=\s*["'][^"']*(?:sapo|chapo|lead|standfirst|summary)""", re.I
+)
+
+
+def _lead(tree: HtmlElement, cfg: dict[str, Any], low_html: str) -> str | None:
+    """The article's lead (sapo), which extractors tend to leave out when it sits outside the
+    body container; from the profile's ``lead_xpath`` or a lead/sapo class name."""
+    if cfg.get("lead_xpath"):
+        hits = _xpath_all(tree, cfg["lead_xpath"])
+    else:
+        words = [w for w in _LEAD_WORDS if w in low_html]
+        if not words:
+            return None
+        test = " or ".join(f"contains(@class, '{w}')" for w in words)
+        hits = [
+            e for e in tree.xpath(f"//body//*[{test}]") if _LEAD_CLASS.search(e.get("class", ""))
+        ]
+        hits = [e for e in hits if e.tag in ("div", "p", "h2", "section", "span")]
+    for el in hits:
+        if _in_non_content(el) or el.xpath("ancestor::*[self::aside or self::footer]"):
+            continue
+        text = _text(el)
+        links = sum(len(_text(a)) for a in el.iter("a"))
+        if len(text) >= _MIN_LEAD_CHARS and links < 0.5 * len(text):
+            return text
+    return None
+
+
+# --- extraction -----------------------------------------------------------------------------
+
+
+def _extract_lines(tree: HtmlElement, cfg: dict[str, Any], url: str | None) -> list[str]:
+    scope = tree
+    if cfg.get("body_xpath"):
+        hits = _xpath_all(tree, cfg["body_xpath"])
+        if hits:
+            scope = hits[0]
+    text = trafilatura.extract(scope, url=url, include_comments=False, fast=True) or ""
+    if len(text) < _MIN_BODY_CHARS:
+        # a short result: let trafilatura compare with its fallback extractors
+        text = trafilatura.extract(scope, url=url, include_comments=False) or text
+    return [rules.collapse(x) for x in text.split("\n")]
+
+
+def _drop_title_lines(lines: list[str], title: str) -> list[str]:
+    """Leading lines that repeat the title or a part of it (kicker, heading)."""
+    ntitle = rules.norm(title)
+    while lines and ntitle:
+        first = rules.norm(lines[0])
+        if (
+            first
+            and (first == ntitle or (len(first) >= 3 and first in ntitle and len(lines[0]) <= 120))
+            or not first
+        ):
+            lines = lines[1:]
+        else:
+            break
+    return lines
+
+
+@dataclass
+class HtmlResult:
+    cleaned: Cleaned
+    published: datetime | None
+    canonical_url: str | None
+    related_links: list[str]
+
+
+def clean_html(
+    content: str, url: str | None, cfg: dict[str, Any], keys: frozenset[str]
+) -> HtmlResult:
+    tree = parse_html(content)
+    head = HeadMeta.read(tree)
+    title = _title(tree, head, cfg) or ""
+    author = _author(tree, head, cfg)
+    published = _published(tree, head, cfg, url)
+    canonical = head.canonical
+    parts = prune(tree, cfg, content)
+    lead = parts.lead
+    lines = _extract_lines(tree, cfg, url)
+    lines = _drop_title_lines(lines, title)
+    if lead and rules.norm(lead)[:80] not in rules.norm(" ".join(lines[:5])):
+        lines.insert(0, lead)
+    cleaned = clean_body_lines(
+        lines,
+        title,
+        keys,
+        known_related=parts.related_titles,
+        known_captions=parts.captions,
+        glued_by_shape=False,
+        image_titles=False,
+    )
+    cleaned.author = author or cleaned.author
+    return HtmlResult(cleaned, published, canonical, parts.related_links)

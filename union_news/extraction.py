@@ -1,0 +1,578 @@
+"""Metric rows from a clean article: every reported figure, its key, body, period and evidence.
+
+For each sentence of ``CleanArticle.clean_text`` (the title counts as one) every figure found by
+``numbers.scan`` is checked against the catalog's not-a-metric rules, then given the key of the
+catalog rule whose unit follows it and whose cue stands nearest. The organization is the body
+named in the figure's own sentence (awards: not the giver), else the article's subject; the period
+is the one written in the figure's clause or sentence, else the article's. Repeats are merged.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+from collections import Counter
+from dataclasses import dataclass, field
+
+from union_news.catalog import Catalog, Rule, default_catalog, lower_text, normalize
+from union_news.models import CleanArticle, MetricRow
+from union_news.numbers import Quantity, format_number, scan
+from union_news.organizations import (
+    OrgMention,
+    article_subject,
+    find_organizations,
+    is_actor,
+    is_giver,
+)
+
+EXTRACTOR_VERSION = "1.0.0"
+
+_SENTENCE_END = re.compile(r"[.!?…]+[”\"’)]*[ \t]+(?=[\"“(]?[^\W_a-zđàáảãạăâèéẻẽẹêìíỉĩịòóỏõọôơùúủũụưỳýỷỹỵ])")
+_CLAUSE_END = re.compile(r"[,;:]|\.\s|\.$|…")
+_AWARD_NAME = re.compile(
+    r"danh hiệu\s*[“\"][^”\"]+[”\"]|[“\"][^”\"]{2,80}[”\"](?:\s+(?:cấp\s+\S+(?:\s+[A-ZĐ]\S*)?|Thủ đô))?"
+    r"|Cờ thi đua|Bằng khen|Giấy khen|Huân chương[^,;.]{0,30}?(?=\s+(?:cho|và|,)|[,;.]|$)|Kỷ niệm chương"
+    r"|giải\s+(?:Nhất|Nhì|Ba|Khuyến khích|Đặc biệt|A|B|C)(?:\s+[^\s,;.]+){0,6}",
+    re.IGNORECASE,
+)
+_LEVEL_SUFFIX = re.compile(
+    r"^\s*(?:cấp\s+(?:cơ sở|thành phố|Trung ương|toàn quốc|[^\s,;.]+)|Thủ đô)", re.IGNORECASE
+)
+_RECIPIENT = re.compile(r"tập thể|cá nhân|các nhân", re.IGNORECASE)
+_WORDS = re.compile(r"[^\s,;.()]+")
+_OWNER_BEFORE = re.compile(r"(?:của|do|thuộc)\s*$")
+_FILLER = frozenset({"là", "với", "số", "tiền", "trị", "giá", "tổng", "khoảng", "gần", "hơn", "trên"})
+_STOP_GIFT = re.compile(r"\s(?:trị giá|cho|với|tới|đến|tại|nhân dịp|và)\b|[,;.(\d]", re.IGNORECASE)
+
+
+@dataclass(slots=True)
+class _Sentence:
+    start: int
+    end: int
+    title: bool = False
+
+
+@dataclass(slots=True)
+class _Hit:
+    rule: Rule
+    unit_end: int
+    distance: int
+    sign: int = 1
+
+
+@dataclass(slots=True)
+class _Found:
+    row: MetricRow
+    rule: Rule
+    end: int
+    in_title: bool
+
+
+@dataclass(slots=True)
+class _Context:
+    cat: Catalog
+    text: str
+    cased: str  # text normalised (tone marks, quoted punctuation), case kept
+    norm: str  # cased, lowercased: what the catalog's patterns match
+    subject: str | None
+    period: str | None
+    url: str
+    orgs: dict[int, list[OrgMention]] = field(default_factory=dict)
+    periods: dict[tuple[int, int, int], str | None] = field(default_factory=dict)
+    sentence_cues: dict[int, list[int]] | None = None
+
+
+def extract_metrics(article: CleanArticle, catalog: Catalog | None = None) -> list[MetricRow]:
+    """Every reported figure of ``article`` as a metric row (see metrics-catalog.md)."""
+    cat = catalog or default_catalog()
+    text = article.clean_text
+    cased = mask_quoted_punctuation(normalize(text))
+    norm = lower_text(cased)
+    paragraphs = cased.split("\n")
+    subject = article_subject(paragraphs[0], paragraphs[1:], cat.orgs)
+    ctx = _Context(cat, text, cased, norm, subject, article_period(norm, article, cat), article.url)
+    found: list[_Found] = []
+    quantities = [q for q in scan(norm) if q.kind in _USABLE]
+    if not quantities:
+        return []
+    quotes = [(m.start(), m.end()) for m in _QUOTED.finditer(norm)]
+    title_end = cased.find("\n")
+    qi = 0
+    while qi < len(quantities):  # only paragraphs holding a figure are cut into sentences
+        para_start = cased.rfind("\n", 0, quantities[qi].start) + 1
+        para_end = cased.find("\n", quantities[qi].start)
+        para_end = len(cased) if para_end < 0 else para_end
+        for sentence in split_sentences(cased, para_start, para_end):
+            sentence.title = para_start == 0 and title_end != 0
+            mine: list[Quantity] = []
+            while qi < len(quantities) and quantities[qi].start < sentence.end:
+                if quantities[qi].start >= sentence.start:
+                    mine.append(quantities[qi])
+                qi += 1
+            if mine:
+                found.extend(_sentence_rows(ctx, sentence, mine, quotes))
+        while qi < len(quantities) and quantities[qi].start < para_end:
+            qi += 1
+    return _dedupe(found)
+
+
+_USABLE = frozenset({"count", "vnd", "percent"})
+_QUOTED = re.compile(r"“[^”\n]{1,200}”|\"[^\"\n]{1,200}\"")
+_PUNCT = re.compile(r"[,;:.!?…]")
+
+
+def mask_quoted_punctuation(text: str) -> str:
+    """Punctuation inside quotes (titles, programme names) hidden so it cuts no clause."""
+    return _QUOTED.sub(lambda m: _PUNCT.sub("\u2063", m.group(0)), text)
+
+
+def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[_Sentence]:
+    """Sentences of ``text[start:end]`` with offsets: each line cut at sentence ends.
+
+    ``title`` is set on the sentences of the first line (the title of ``clean_text``)."""
+    end = len(text) if end is None else end
+    out: list[_Sentence] = []
+    line_start = start
+    while line_start <= end:
+        line_end = text.find("\n", line_start, end)
+        line_end = end if line_end < 0 else line_end
+        pos = line_start
+        for m in _SENTENCE_END.finditer(text, line_start, line_end):
+            _add_sentence(out, text, pos, m.end())
+            pos = m.end()
+        _add_sentence(out, text, pos, line_end)
+        line_start = line_end + 1
+    title_end = text.find("\n")
+    for s in out:
+        s.title = title_end < 0 or s.start < title_end
+    return out
+
+
+def _add_sentence(out: list[_Sentence], text: str, start: int, end: int) -> None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if end > start:
+        out.append(_Sentence(start, end))
+
+
+# ---------------------------------------------------------------- periods
+
+
+def article_period(norm: str, article: CleanArticle, cat: Catalog) -> str | None:
+    """The article's period: title's year or term, a term in the lead, the year most named."""
+    lines = norm.split("\n")
+    title, lead = lines[0], (lines[1] if len(lines) > 1 else "")
+    published = article.published.year if article.published else None
+    for kind in ("term", "year"):
+        found = _period_in(title, cat, kind)
+        if found:
+            return found
+    # A congress article names the new term and the one it reports on: the earlier is the period.
+    terms = sorted((int(m.group(2)), int(m.group(1))) for m in cat.period["term"].finditer(lead)
+                   if published is None or int(m.group(2)) <= published + 1)
+    if terms:
+        return f"{terms[0][1]}-{terms[0][0]}"
+    years = Counter(
+        int(m.group(1)) for m in cat.period["year"].finditer(norm, len(title))
+        if published is None or int(m.group(1)) <= published
+    )
+    if years:
+        best = max(years.items(), key=lambda kv: (kv[1], kv[0]))[0]
+        return str(best)
+    return str(published) if published else None
+
+
+def _period_in(text: str, cat: Catalog, kind: str, start: int = 0, end: int | None = None) -> str | None:
+    end = len(text) if end is None else end
+    m = cat.period[kind].search(text, start, end)
+    if not m:
+        return None
+    if kind == "as_of":
+        day, month, year = (int(g) for g in m.groups())
+        return f"{year:04d}-{month:02d}-{day:02d}"
+    if kind == "term":
+        return f"{m.group(1)}-{m.group(2)}"
+    return m.group(1)
+
+
+def _figure_period(ctx: _Context, seg: tuple[int, int], sent: _Sentence) -> str | None:
+    key = (sent.start, *seg)
+    if key not in ctx.periods:
+        ctx.periods[key] = _find_period(ctx, seg, sent)
+    return ctx.periods[key]
+
+
+def _find_period(ctx: _Context, seg: tuple[int, int], sent: _Sentence) -> str | None:
+    for start, end in (seg, (sent.start, seg[0])):
+        if end <= start:
+            continue
+        for kind in ("as_of", "term", "year"):
+            found = _period_in(ctx.norm, ctx.cat, kind, start, end)
+            if found:
+                return found
+    return ctx.period
+
+
+# ---------------------------------------------------------------- sentences
+
+
+def _inside(spans: list[tuple[int, int]], pos: int) -> bool:
+    k = bisect_left(spans, (pos, pos)) - 1
+    return k >= 0 and spans[k][0] < pos < spans[k][1]
+
+
+def _segment(norm: str, sent: _Sentence, pos: int) -> tuple[int, int]:
+    left = norm.rfind(";", sent.start, pos)
+    right = norm.find(";", pos, sent.end)
+    return (left + 1 if left >= 0 else sent.start, right if right >= 0 else sent.end)
+
+
+def _clause_end(norm: str, pos: int, limit: int) -> int:
+    m = _CLAUSE_END.search(norm, pos, limit)
+    return m.start() if m else limit
+
+
+def _sentence_rows(ctx: _Context, sent: _Sentence, quantities: list[Quantity],
+                   quotes: list[tuple[int, int]]) -> list[_Found]:
+    norm = ctx.norm
+    goals: dict[int, int] | None = None
+    out: list[_Found] = []
+    for i, q in enumerate(quantities):
+        if q.kind not in ("count", "vnd") or _inside(quotes, q.num_start):
+            continue
+        if q.kind == "count" and not (ctx.cat.any_unit and ctx.cat.any_unit.match(norm, q.end)):
+            continue  # no rule's unit follows: nothing to classify
+        seg = _segment(norm, sent, q.start)
+        left = norm[max(seg[0], q.start - ctx.cat.window) : q.start]
+        goals = goals if goals is not None else _goal_starts(ctx, sent)
+        if _vetoed(ctx, q, left, goals, seg):
+            continue
+        hit = _inherited(ctx, q, out, seg) or _classify(ctx, q, left, seg)
+        if hit is None:
+            continue
+        following = quantities[i + 1] if i + 1 < len(quantities) else None
+        ach = _achievement(ctx, hit, following, seg)
+        row = _row(ctx, q, hit, sent, seg, left, out, ach)
+        out.append(_Found(row, hit.rule, hit.unit_end, sent.title))
+    return out
+
+
+def _goal_starts(ctx: _Context, sent: _Sentence) -> dict[int, int]:
+    """Per sentence-wide veto: where its cue first appears in the sentence (a figure after it is out)."""
+    if ctx.sentence_cues is None:  # one pass over the article per veto
+        ctx.sentence_cues = {
+            i: [m.start() for m in v.sentence_before.finditer(ctx.norm)]
+            for i, v in enumerate(ctx.cat.vetoes) if v.sentence_before is not None
+        }
+    out: dict[int, int] = {}
+    for i, starts in ctx.sentence_cues.items():
+        k = bisect_left(starts, sent.start)
+        out[i] = starts[k] if k < len(starts) and starts[k] < sent.end else sent.end
+    return out
+
+
+def _tail(left: str, pattern: re.Pattern[str], size: int = 64) -> str:
+    """Patterns anchored at the figure need only the last words before it."""
+    return left[-size:] if pattern.pattern.endswith("$") else left
+
+
+def _vetoed(ctx: _Context, q: Quantity, left: str, goals: dict[int, int], seg: tuple[int, int]) -> bool:
+    norm = ctx.norm
+    right = norm[q.num_end : _clause_end(norm, q.num_end, seg[1])]
+    for i, v in enumerate(ctx.cat.vetoes):  # cheapest checks first
+        if v.kinds is not None and q.kind not in v.kinds:
+            continue
+        if v.sentence_before and goals[i] >= q.start:
+            continue
+        if v.unit and not v.unit.match(norm, q.end):
+            continue
+        if v.unit_not and v.unit_not.match(norm, q.end):
+            continue
+        if v.after and not v.after.search(right):
+            continue
+        if v.before and not v.before.search(_tail(left, v.before, 80)):
+            continue
+        return True
+    return False
+
+
+def _last_match(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
+    last = None
+    for m in pattern.finditer(text):
+        last = m
+    return last
+
+
+def _classify(ctx: _Context, q: Quantity, left: str, seg: tuple[int, int]) -> _Hit | None:
+    best: _Hit | None = None
+    norm = ctx.norm
+    for unit, rules in ctx.cat.by_unit:
+        if unit is None:
+            unit_end = q.end
+        else:
+            found = unit.match(norm, q.end)
+            if found is None:
+                continue
+            unit_end = found.end()
+        right = norm[unit_end : _clause_end(norm, unit_end, seg[1])]
+        for order, rule in rules:
+            hit = _try_rule(ctx, rule, q, left, order, unit_end, right)
+            if hit is not None and (best is None or hit.distance < best.distance):
+                best = hit
+    return best
+
+
+def _try_rule(ctx: _Context, rule: Rule, q: Quantity, left: str, order: int, unit_end: int,
+              right: str) -> _Hit | None:
+    if q.kind not in rule.kinds:
+        return None
+    if rule.not_before and rule.not_before.search(_tail(left, rule.not_before)):
+        return None
+    if rule.not_after and rule.not_after.search(right):
+        return None
+    distances: list[int] = []
+    if rule.before:
+        scope = _tail(left, rule.before)
+        m = _last_match(rule.before, scope)
+        if m:
+            distances.append(len(scope) - m.end())
+    if rule.after:
+        m = rule.after.search(right)
+        if m:
+            distances.append(m.start())
+    if rule.unit_cue and rule.unit_cue.search(ctx.norm, q.end, unit_end):
+        distances.append(300)
+    if not distances:
+        if rule.before or rule.after or rule.unit_cue:
+            return None
+        distances.append(1000)
+    sign = -1 if rule.sign_before and rule.sign_before.search(_tail(left, rule.sign_before)) else 1
+    return _Hit(rule, unit_end, (min(distances) + rule.weight) * 100 + order, sign)
+
+
+def _inherited(ctx: _Context, q: Quantity, out: list[_Found], seg: tuple[int, int]) -> _Hit | None:
+    """``..., trong đó có 3 CĐCS ...``: a subset takes the key of the figure it belongs to."""
+    if not out or not out[-1].rule.inherit:
+        return None
+    parent = out[-1]
+    if not ctx.cat.subset.search(ctx.norm, parent.end, q.start):
+        return None
+    unit = parent.rule.unit
+    m = unit.match(ctx.norm, q.end) if unit is not None else None
+    if m is None:
+        return None
+    return _Hit(parent.rule, m.end(), 0)
+
+
+def _achievement(ctx: _Context, hit: _Hit, following: Quantity | None,
+                 seg: tuple[int, int]) -> float | None:
+    if following is None or following.kind != "percent" or following.start >= seg[1]:
+        return None
+    between = ctx.norm[hit.unit_end : following.start]
+    if len(between) > 60 or not ctx.cat.achievement.search(between):
+        return None
+    return float(following.value)
+
+
+# ---------------------------------------------------------------- rows
+
+
+def _row(ctx: _Context, q: Quantity, hit: _Hit, sent: _Sentence, seg: tuple[int, int],
+         left: str, out: list[_Found], ach: float | None) -> MetricRow:
+    norm = ctx.norm
+    qualifier = q.qualifier
+    if re.match(r"\s*trở lên", norm[hit.unit_end : hit.unit_end + 12]) or (
+        q.high is not None and qualifier == "exact"  # a range "200 - 300": its floor
+    ):
+        qualifier = "at_least"
+    target = float(q.target) if q.target is not None else None
+    value = float(q.value) * hit.sign
+    # A percentage that does not fit N/M is about something else (value and target are written).
+    if target and ach is not None and abs(value / target * 100 - ach) > 1.5:
+        ach = None
+    return MetricRow(
+        metric=hit.rule.metric,
+        value=value,
+        qualifier=qualifier,
+        target=target,
+        achievement_pct=ach,
+        organization=_organization(ctx, q, hit, sent),
+        detail=_detail(ctx, q, hit, sent, seg, left, out),
+        period=_figure_period(ctx, seg, sent),
+        unit="VND" if q.kind == "vnd" else (ctx.text[q.end : hit.unit_end].strip() or None),
+        evidence=ctx.text[sent.start : sent.end],
+        evidence_start=sent.start,
+        evidence_end=sent.end,
+        article_url=ctx.url,
+    )
+
+
+def _sentence_orgs(ctx: _Context, sent: _Sentence) -> list[OrgMention]:
+    cached = ctx.orgs.get(sent.start)
+    if cached is None:
+        cached = find_organizations(ctx.cased, ctx.cat.orgs, ctx.subject, sent.start, sent.end,
+                                    low=ctx.norm)
+        ctx.orgs[sent.start] = cached
+    return cached
+
+
+def _organization(ctx: _Context, q: Quantity, hit: _Hit, sent: _Sentence) -> str | None:
+    cfg = ctx.cat.orgs
+    orgs = _sentence_orgs(ctx, sent)
+    mentions = [m for m in orgs if m.end <= q.start]
+    award = hit.rule.metric == "awards"
+    if not award:  # "500 suất quà của LĐLĐ quận X": the owner named right after the figure
+        clause_end = _clause_end(ctx.norm, hit.unit_end, sent.end)
+        for m in orgs:
+            if hit.unit_end <= m.start < clause_end and m.canonical and not m.national and \
+                    _OWNER_BEFORE.search(ctx.norm, max(0, m.start - 8), m.start):
+                return m.canonical
+    for m in reversed(mentions):
+        if m.national or m.canonical is None or not is_actor(ctx.norm, m, cfg):
+            continue
+        # A superior body honouring others is the giver; a district honouring its own people
+        # is the recipients' body too.
+        superior = m.level in ("thành phố", "tỉnh") and m.canonical != ctx.subject
+        if award and superior and is_giver(ctx.norm, m, cfg):
+            continue
+        return m.canonical
+    return ctx.subject
+
+
+def _words(text: str, limit: int) -> str:
+    return " ".join(_WORDS.findall(text)[:limit])
+
+
+def _detail(ctx: _Context, q: Quantity, hit: _Hit, sent: _Sentence, seg: tuple[int, int],
+            left: str, out: list[_Found]) -> str | None:
+    norm, text = ctx.norm, ctx.text
+    clause_end = _clause_end(norm, hit.unit_end, seg[1])
+    unit_text = text[q.end : hit.unit_end].strip()
+    rest = text[hit.unit_end : clause_end]
+    rate = ctx.cat.period["rate"].match(norm[hit.unit_end : hit.unit_end + 20])
+    if ctx.cat.subset.search(norm, out[-1].end if out else seg[0], q.start):
+        return f"trong đó: {unit_text} {_words(rest, 8)}".strip()
+    kind = hit.rule.detail
+    if kind == "award":
+        return _award_detail(ctx, q, hit, sent, seg, unit_text, rest)
+    if kind == "gift":
+        stop = _STOP_GIFT.search(rest)
+        return " ".join((unit_text + " " + (rest[: stop.start()] if stop else rest)).split())
+    if kind == "money":
+        label = _money_label(text[q.start - len(left) : q.start], out)
+        if rate:
+            label = f"{label}, mỗi {rate.group(1) or rate.group(2)}"
+        elif per_item := ctx.cat.period["per_item"].search(left[-40:]):
+            label = f"mỗi {per_item.group(1)}"
+        return label or None
+    if kind == "clause":
+        return f"{unit_text} {_words(rest, 8)}".strip()
+    if rate:
+        return f"mỗi {rate.group(1) or rate.group(2)}"
+    return None
+
+
+def _money_label(left: str, out: list[_Found]) -> str:
+    tail = re.split(r"[,;:]", left)[-1]
+    if re.search(r"trị giá\s*$", tail) and out and out[-1].row.metric == "gifts":
+        prev = out[-1].row
+        return f"trị giá {format_number(prev.value)} {prev.detail or prev.unit or ''}".strip()
+    if re.search(r"trị giá\s*$", tail):
+        gift = next((f.row for f in reversed(out) if f.row.metric == "gifts"), None)
+        if gift is not None:
+            return f"trị giá {format_number(gift.value)} {gift.detail or gift.unit or ''}".strip()
+    for scope in (tail, left):
+        words = [w for w in _WORDS.findall(scope) if not w[0].isdigit()]
+        while words and words[-1].lower() in _FILLER:
+            words.pop()
+        if words:
+            return " ".join(words[-8:])
+    return "tiền"
+
+
+def _award_detail(ctx: _Context, q: Quantity, hit: _Hit, sent: _Sentence, seg: tuple[int, int],
+                  unit_text: str, rest: str) -> str:
+    text = ctx.text
+    name: str | None = None
+    if unit_text.strip("lượt ").startswith(("“", '"')):
+        quoted = unit_text[unit_text.find(unit_text.strip("lượt ")[0]) :]
+        suffix = _LEVEL_SUFFIX.match(rest)
+        name = quoted.strip("“”\" ") + (suffix.group(0).rstrip() if suffix else "")
+    elif re.search(r"giỏi$", unit_text) or hit.rule.unit and _AWARD_NAME.fullmatch(unit_text):
+        suffix = _LEVEL_SUFFIX.match(rest)
+        name = unit_text + (suffix.group(0).rstrip() if suffix else "")
+    else:
+        m = _AWARD_NAME.search(rest) or _last_award(text[seg[0] : q.start])
+        name = m.group(0).strip() if m else None
+    giver = _giver(ctx, sent, seg, q)
+    kind = _RECIPIENT.search(unit_text) or _RECIPIENT.match(rest.strip().removeprefix("cho "))
+    if name:
+        name = re.sub(r"^danh hiệu\s*", "", name).replace("“", "").replace("”", "").strip('" ')
+    parts = [p for p in (name or f"{unit_text} {_words(rest, 6)}".strip(), giver) if p]
+    label = " ".join(parts)
+    if kind:
+        label += f" ({'cá nhân' if 'nhân' in kind.group(0) else 'tập thể'})"
+    return label
+
+
+def _last_award(text: str) -> re.Match[str] | None:
+    return _last_match(_AWARD_NAME, text)
+
+
+def _giver(ctx: _Context, sent: _Sentence, seg: tuple[int, int], q: Quantity) -> str | None:
+    cfg = ctx.cat.orgs
+    end = _clause_end(ctx.norm, q.end, seg[1])
+    for m in _sentence_orgs(ctx, sent):
+        if m.start < seg[0] or m.end > end:
+            continue
+        preceded = re.search(r"(?:được|của)\s*$", ctx.norm[max(0, m.start - 12) : m.start])
+        if m.canonical and (is_giver(ctx.norm, m, cfg) or preceded):
+            return m.canonical
+    return None
+
+
+# ---------------------------------------------------------------- repeats
+
+
+def _dedupe(found: list[_Found]) -> list[MetricRow]:
+    """A figure repeated in title, lead and body is one row; a rounded repeat keeps the precise one."""
+    kept: list[_Found] = []
+    for f in found:
+        dup = next((k for k in kept if _same(k, f)), None)
+        if dup is None:
+            kept.append(f)
+        elif _prefer(f, dup):
+            kept[kept.index(dup)] = f
+    return [k.row for k in kept]
+
+
+def _same(a: _Found, b: _Found) -> bool:
+    ra, rb = a.row, b.row
+    if ra.metric != rb.metric or ra.organization != rb.organization:
+        return False
+    if ra.value == rb.value:
+        if a.in_title or b.in_title:
+            return True
+        # Equal awards of different titles or givers are different honours (01 Cờ, 01 Bằng khen).
+        distinct = ra.metric == "awards" and ra.detail and rb.detail and ra.detail != rb.detail
+        return not distinct and ra.period == rb.period
+    return _rounded_repeat(ra, rb) or _rounded_repeat(rb, ra)
+
+
+def _rounded_repeat(rough: MetricRow, precise: MetricRow) -> bool:
+    if rough.qualifier == "exact" or precise.qualifier != "exact" or not rough.value:
+        return False
+    if rough.detail and precise.detail and rough.detail != precise.detail:
+        return False
+    gap = (precise.value - rough.value) / rough.value
+    ok = {"over": 0 <= gap <= 0.2, "at_least": 0 <= gap <= 0.2, "nearly": -0.2 <= gap <= 0,
+          "about": abs(gap) <= 0.2}
+    return ok.get(rough.qualifier, False)
+
+
+def _prefer(new: _Found, old: _Found) -> bool:
+    if old.in_title and not new.in_title:
+        return True
+    return old.row.qualifier != "exact" and new.row.qualifier == "exact"

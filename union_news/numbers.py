@@ -1,0 +1,213 @@
+"""Vietnamese number writing: parse ``13.855``, ``82,5 triệu đồng``, ``676/650``, ``110 %`` ...
+
+Conventions (metrics-catalog.md): ``.`` groups thousands, ``,`` is the decimal mark, leading
+zeros are common (``01 tập thể``), a space may stand before ``%``, ``triệu``/``tỷ``/``nghìn``
+multiply, ``N/M`` after a verb of achievement is achieved/target. Qualifier words before the
+number (``trên``, ``hơn``, ``gần``, ``khoảng``, ``xấp xỉ``) or ``trở lên`` after it say how exact
+the figure is. No I/O, no third-party imports: the extractor calls ``scan`` on every sentence.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+MULTIPLIERS: dict[str, int] = {
+    "nghìn": 1_000,
+    "ngàn": 1_000,
+    "triệu": 1_000_000,
+    "tỷ": 1_000_000_000,
+    "tỉ": 1_000_000_000,
+}
+
+# Words written before a figure, longest first so "gần như" wins over "gần".
+QUALIFIERS_BEFORE: dict[str, str] = {
+    "xấp xỉ": "about",
+    "khoảng": "about",
+    "chừng": "about",
+    "ước tính": "about",
+    "gần": "nearly",
+    "trên": "over",
+    "hơn": "over",
+    "ngoài": "over",
+}
+QUALIFIER_AFTER = {"trở lên": "at_least"}
+
+_NUM = r"\d+(?:[.,]\d+)*"
+_MULT = r"(?:nghìn|ngàn|triệu|tỷ|tỉ)"
+_QUAL = "|".join(sorted(map(re.escape, QUALIFIERS_BEFORE), key=len, reverse=True))
+_VALID = re.compile(r"(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?\Z")
+
+_GLUE = frozenset("_.,/:-")
+_CODE_NEXT = frozenset("/-:")
+_QUAL_BEFORE = re.compile(rf"(?<![\w])(?:{_QUAL})\s+\Z")
+_MENTION = re.compile(
+    rf"""
+    (?P<num>{_NUM})(?![^\WđĐ]|[.,]\d)
+    (?:\s*/\s*(?P<den>{_NUM})(?![\w/]))?
+    (?:\s*(?:-|–|đến)\s*(?P<hi>{_NUM})(?![\w/]))?
+    (?P<mult>(?:\s+{_MULT}(?:\s+{_NUM}\s+{_MULT})*(?![\w]))?)
+    (?P<pct>\s*%)?
+    (?P<cur>\s*(?:đồng|vnđ|vnd|đ)(?![\w]))?
+    (?P<after>\s+trở\s+lên)?
+    """,
+    re.VERBOSE,
+)
+_CHAIN = re.compile(rf"({_NUM})\s+{_MULT}|{_MULT}")
+
+
+@dataclass(slots=True)
+class Quantity:
+    """One figure in a text: where it is, what it is worth, how it was written."""
+
+    start: int  # offset of the qualifier or the first digit
+    end: int  # offset after the unit (%, đồng) or the last digit
+    num_start: int  # offset of the first digit
+    num_end: int  # offset after the number proper (digits, fraction, range, multiplier)
+    value: float
+    raw: str
+    qualifier: str = "exact"
+    target: float | None = None  # M of N/M
+    high: float | None = None  # upper end of a range
+    kind: str = "count"  # count, percent, vnd, year, invalid
+    multiplier: int = 1
+
+
+def parse_number(text: str) -> float | None:
+    """``13.855`` -> 13855, ``91,66`` -> 91.66, ``01`` -> 1; ``4.0`` (not Vietnamese) -> None."""
+    text = text.strip()
+    if text.isdigit():
+        return int(text)
+    if not _VALID.match(text):
+        return None
+    whole, _, frac = text.partition(",")
+    if not frac:
+        return int(whole.replace(".", ""))
+    value = Decimal(whole.replace(".", "") + ("." + frac if frac else ""))
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def parse_amount(text: str) -> float | None:
+    """``82,5 triệu đồng`` -> 82500000, ``1 tỷ 200 triệu`` -> 1200000000, ``110 %`` -> 110."""
+    found = scan(text)
+    return found[0].value if len(found) == 1 else None
+
+
+def _chain_value(num: str, mult: str) -> tuple[float | None, int]:
+    """Value of ``num`` followed by a multiplier chain such as `` tỷ 200 triệu``."""
+    base = parse_number(num)
+    if base is None:
+        return None, 1
+    if not mult.strip():
+        return base, 1
+    total = Decimal(0)
+    pending: Decimal | None = Decimal(str(base))
+    first_mult = 1
+    for m in _CHAIN.finditer(mult):
+        if m.group(1) is not None:
+            parsed = parse_number(m.group(1))
+            if parsed is None:
+                return None, 1
+            pending = Decimal(str(parsed))
+        word = m.group(0).split()[-1].lower()
+        factor = MULTIPLIERS[word]
+        first_mult = first_mult if first_mult > 1 else factor
+        total += (pending if pending is not None else Decimal(1)) * factor
+        pending = None
+    return _clean_number(total), first_mult
+
+
+def _clean_number(value: Decimal) -> float:
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _is_year(raw: str, value: float) -> bool:
+    return raw.isdigit() and len(raw) == 4 and 1900 <= value <= 2100
+
+
+def scan(text: str, start: int = 0, end: int | None = None) -> list[Quantity]:
+    """Every figure in ``text[start:end]`` with offsets into ``text``."""
+    out: list[Quantity] = []
+    low = text.lower()
+    if len(low) == len(text):  # match lowercased: IGNORECASE is slow on Vietnamese
+        text = low
+    for m in _MENTION.finditer(text, start, len(text) if end is None else end):
+        at = m.start()
+        if at > 0 and (text[at - 1] in _GLUE or text[at - 1].isalnum()):
+            continue  # part of a word, code or longer number: Covid-19, H5N1, 1.2.3
+        out.append(_quantity(m))
+    return out
+
+
+def _qualifier_before(text: str, pos: int) -> tuple[str, int]:
+    """The qualifier word written just before ``pos`` (``trên``, ``gần`` ...) and where it starts."""
+    m = _QUAL_BEFORE.search(text, max(0, pos - 12), pos)
+    if not m:
+        return "exact", pos
+    return QUALIFIERS_BEFORE[m.group(0).strip()], m.start()
+
+
+def _quantity(m: re.Match[str]) -> Quantity:
+    raw, den, hi, mult, pct, cur, after = m.group("num", "den", "hi", "mult", "pct", "cur", "after")
+    text = m.string
+    if not (den or hi or mult or pct or cur or after):  # the common case: a bare number
+        value = parse_number(raw)
+        kind = "count" if value is not None else "invalid"
+        if value is None:
+            value = 0
+        elif _is_year(raw, value):
+            kind = "year"
+        elif text[m.end("num") : m.end("num") + 1] in _CODE_NEXT:
+            kind = "code"
+        qualifier, start = ("exact", m.start()) if kind != "count" else _qualifier_before(text, m.start())
+        return Quantity(start, m.end(), m.start(), m.end(), value, text[start : m.end()], qualifier,
+                        kind=kind)
+    value, factor = _chain_value(raw, mult or "")
+    kind = "count"
+    if value is None:
+        kind, value = "invalid", 0.0
+    elif pct:
+        kind = "percent"
+    elif cur:
+        kind = "vnd"
+    elif not mult and not den and _is_year(raw, value):
+        kind = "year"
+    if kind == "count" and text[m.end("num") : m.end("num") + 1] in _CODE_NEXT and not (den or hi):
+        kind = "code"
+    qualifier, start = "exact", m.start()
+    if kind in ("count", "vnd", "percent"):
+        qualifier, start = _qualifier_before(text, m.start())
+    if after:
+        qualifier = "at_least"
+    target = parse_number(den) if den else None
+    high = parse_number(hi) if hi else None
+    if high is not None and kind == "count" and _is_year(hi, high):
+        kind = "year"
+    num_end = m.end("mult") if mult else max(m.end("num"), m.end("den"), m.end("hi"))
+    end = m.end("cur") if cur else (m.end("pct") if pct else num_end)
+    return Quantity(start, end, m.start(), num_end, value, text[start:end], qualifier, target, high,
+                    kind, factor)
+
+
+def format_number(value: float, decimals: int | None = None) -> str:
+    """Write ``value`` the Vietnamese way: 13855 -> ``13.855``, 91.66 -> ``91,66``."""
+    d = Decimal(str(value))
+    if decimals is not None:
+        d = round(d, decimals)
+    sign = "-" if d < 0 else ""
+    d = abs(d)
+    whole = int(d)
+    frac = d - whole
+    text = f"{whole:,}".replace(",", ".")
+    if frac:
+        text += "," + format(frac, "f").split(".")[1].rstrip("0")
+    return sign + text
+
+
+def format_amount(value: int) -> str:
+    """Write a đồng amount as a newspaper would: 82500000 -> ``82,5 triệu đồng``."""
+    for word, factor in (("tỷ", 10**9), ("triệu", 10**6)):
+        if value >= factor and (value * 1000) % factor == 0:
+            return f"{format_number(Decimal(value) / factor)} {word} đồng"
+    return f"{format_number(value)} đồng"

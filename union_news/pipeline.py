@@ -1,0 +1,104 @@
+"""Run bookkeeping shared by the ingest flow, reprocessing and the benchmarks (no Prefect here)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from typing import TypeVar
+
+T = TypeVar("T")
+
+# Human labels for the summary table, in pipeline order.
+SUMMARY_LABELS: dict[str, str] = {
+    "discovered": "pages discovered",
+    "fetched": "pages fetched",
+    "unchanged": "unchanged (304 / same content)",
+    "fetch_failed": "fetch failures",
+    "cleaned": "pages cleaned",
+    "clean_failed": "pages without an article",
+    "out_of_window": "articles outside the window",
+    "rows_extracted": "metric rows extracted",
+    "rows_loaded": "metric rows loaded (new)",
+    "rows_unchanged": "metric rows already loaded",
+    "rows_quarantined": "rows quarantined",
+    "articles_inserted": "articles inserted",
+    "articles_updated": "articles updated",
+}
+
+
+@dataclass
+class RunSummary:
+    """Counts per stage for one ingest run; what the CLI prints and the run artifact shows."""
+
+    source: str = ""
+    window: str = "all"
+    discovered: int = 0
+    fetched: int = 0
+    unchanged: int = 0
+    fetch_failed: int = 0
+    cleaned: int = 0
+    clean_failed: int = 0
+    out_of_window: int = 0
+    rows_extracted: int = 0
+    rows_loaded: int = 0
+    rows_unchanged: int = 0
+    rows_quarantined: int = 0
+    articles_inserted: int = 0
+    articles_updated: int = 0
+    batches: int = 0
+    seconds: float = 0.0
+    quality_failed_batches: int = 0
+    quality_messages: list[str] = field(default_factory=list)
+    _started: float = field(default_factory=time.perf_counter, repr=False)
+
+    def finish(self) -> RunSummary:
+        self.seconds = round(time.perf_counter() - self._started, 3)
+        return self
+
+    def as_dict(self) -> dict[str, object]:
+        d = asdict(self)
+        d.pop("_started", None)
+        return d
+
+    def table_rows(self) -> list[dict[str, object]]:
+        rows: list[dict[str, object]] = [
+            {"stage": label, "count": getattr(self, key)} for key, label in SUMMARY_LABELS.items()
+        ]
+        rows.append({"stage": "time taken (s)", "count": self.seconds})
+        return rows
+
+
+def chunks(items: Sequence[T], size: int) -> Iterator[list[T]]:
+    """Consecutive slices of at most ``size`` items."""
+    size = max(1, int(size))
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+def in_window(published: datetime | date | None, since: date | None, until: date | None) -> bool:
+    """True when the date is inside [since, until] (inclusive) or unknown."""
+    if published is None:
+        return True
+    day = published.date() if isinstance(published, datetime) else published
+    if since is not None and day < since:
+        return False
+    return not (until is not None and day > until)
+
+
+def window_label(since: date | None, until: date | None) -> str:
+    if since is None and until is None:
+        return "all"
+    return f"{since.isoformat() if since else '…'}..{until.isoformat() if until else '…'}"
+
+
+def unique_by_url(items: Iterable[T], key: str = "url") -> list[T]:
+    seen: set[str] = set()
+    out: list[T] = []
+    for item in items:
+        value = getattr(item, key)
+        if value not in seen:
+            seen.add(value)
+            out.append(item)
+    return out
