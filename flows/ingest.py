@@ -13,19 +13,20 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed
-
-from tasks.clean import clean_pages
 from tasks.discover import discover_candidates
-from tasks.extract import extract_articles
 from tasks.fetch import fetch_pages
 from tasks.load import load_batch
+from union_news.warehouse import Warehouse
+
+from tasks.clean import clean_pages
+from tasks.extract import extract_articles
 from tasks.validate import validate
 from union_news.models import Candidate
 from union_news.pipeline import RunSummary, chunks, in_window, window_label
 from union_news.profiles import load_profile
 from union_news.secrets import mask_url
-from union_news.settings import load_settings, warehouse_url as resolve_warehouse_url
-from union_news.warehouse import Warehouse
+from union_news.settings import load_settings
+from union_news.settings import warehouse_url as resolve_warehouse_url
 from union_news.windows import window_for_scheduled_run
 
 

@@ -126,11 +126,11 @@ def _read_input(path_or_url: str) -> tuple[str, str, str | None]:
     if path_or_url == "-":
         return sys.stdin.read(), "stdin", None
     if path_or_url.startswith(("http://", "https://")):
+        from urllib.parse import urlsplit
+
         from union_news.fetching import Fetcher
         from union_news.models import FetchFailure
         from union_news.profiles import SourceProfile
-
-        from urllib.parse import urlsplit
 
         host = urlsplit(path_or_url).hostname or ""
         profile = SourceProfile(name=host, hosts=[host])
