@@ -1,0 +1,475 @@
+"""From mentions to facts: one trustworthy figure per (organization, metric, period, detail).
+
+The warehouse's metric table holds one row per *mention*: the same figure reported by a congress
+report, a year-end review and a cluster survey is three rows. A **fact** is the figure chosen for
+one key ``(organization, metric, period, detail)`` from all of its mentions, with the rule that
+chose it, the mentions that support it and those that disagree with it.
+
+Rounding tolerance (what "agree" means)
+---------------------------------------
+Every mention stands for an interval of true values; two mentions *agree* when their intervals
+overlap, and *conflict* when they do not.
+
+================================  ===================================  ========================
+mention                           interval                             example
+================================  ===================================  ========================
+exact, precise                    ``[v, v]``                           ``7.512`` -> 7512..7512
+exact, round (|v| >= 1000 and at  ``v ± min(unit/2, 5 % of |v|)``      ``7.500`` -> 7450..7550
+least two trailing zeros)         (``unit``: place of the last
+                                  non-zero digit, 100 for 7.500)
+``over`` (trên, hơn), at_least    ``[v, v + s]``                       ``trên 7.500`` ->
+(… trở lên)                                                            7500..8250
+``nearly`` (gần)                  ``[v - s, v]``                       ``gần 300`` -> 270..300
+``about`` (khoảng, xấp xỉ)        ``[v - s, v + s]``                   ``khoảng 50`` -> 45..55
+================================  ===================================  ========================
+
+with ``s = max(10 % of |v|, 1)`` (``QUALIFIED_SHARE``). Small round numbers (``300 CĐCS``) are
+taken as written: journalists who round a small count say so (``gần 300``).
+
+Choosing the value (``Fact.rule``)
+----------------------------------
+1. ``only_mention``: a single mention.
+2. ``same_value``: every mention gives the same value with the same qualifier.
+3. The *anchor* is the mention of the most recent article (published, then article URL, for a
+   stable order); among the mentions that agree with the anchor, the one with the narrowest
+   interval wins: ``most_precise`` when it is narrower than the anchor (``trên 7.500`` in a new
+   article, ``7.512`` in an older one -> 7512), else ``most_recent`` (the anchor itself).
+
+Mentions that agree with the chosen one *support* the fact (``mentions``, ``article_urls``); the
+others are its **conflicts** (``Fact.conflicts``). Pure logic: no I/O, no database; the database
+side is :func:`refresh_facts` / :func:`count_conflicts` (SQLAlchemy Core on the warehouse tables,
+imported inside the functions so that this module stays importable on its own).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Engine, case, delete, func, insert, select, tuple_
+
+ROUND_MIN = 1000  # an exact figure below this is never read as rounded
+ROUND_MIN_UNIT = 100  # ... nor one with fewer than two trailing zeros
+ROUND_SHARE = 0.05  # an exact round figure stands for at most ±5 % around it
+QUALIFIED_SHARE = 0.10  # trên/gần/khoảng/trở lên: the true value is within 10 % of the figure
+
+RULE_ONLY = "only_mention"
+RULE_SAME = "same_value"
+RULE_PRECISE = "most_precise"
+RULE_RECENT = "most_recent"
+RULES = (RULE_ONLY, RULE_SAME, RULE_PRECISE, RULE_RECENT)
+
+FactKey = tuple[str, str, str, str]  # (organization, metric, period, detail); None stored as ""
+
+
+def fact_key(
+    organization: str | None, metric: str, period: str | None, detail: str | None
+) -> FactKey:
+    """The key of a fact: ``None`` parts become ``""`` so keys compare and index simply."""
+    return (organization or "", metric, period or "", detail or "")
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """One metric row as the fact logic sees it."""
+
+    value: float
+    article_url: str
+    qualifier: str = "exact"
+    published: datetime | None = None
+    target: float | None = None
+    achievement_pct: float | None = None
+    unit: str | None = None
+    evidence: str = ""
+    row_key: str | None = None  # metric_rows.row_key
+
+
+@dataclass(slots=True)
+class Fact:
+    """The chosen figure of one key, why, and who supports or contradicts it."""
+
+    key: FactKey
+    value: float
+    qualifier: str
+    rule: str
+    chosen: Mention
+    supporting: list[Mention] = field(default_factory=list)  # most recent first
+    conflicts: list[Mention] = field(default_factory=list)  # most recent first
+
+    @property
+    def mentions(self) -> int:
+        return len(self.supporting)
+
+    @property
+    def article_urls(self) -> list[str]:
+        """Distinct URLs of the supporting articles, most recent first."""
+        return list(dict.fromkeys(m.article_url for m in self.supporting))
+
+    @property
+    def conflict_urls(self) -> list[str]:
+        return list(dict.fromkeys(m.article_url for m in self.conflicts))
+
+    @property
+    def has_conflict(self) -> bool:
+        return bool(self.conflicts)
+
+
+def rounding_unit(value: float) -> float:
+    """Place value of the last non-zero digit: 7500 -> 100, 7512 -> 1, 91.66 -> 0.01, 0 -> 1."""
+    if value == 0 or not math.isfinite(value):
+        return 1.0
+    exponent = Decimal(repr(abs(float(value)))).normalize().as_tuple().exponent
+    return float(Decimal(1).scaleb(int(exponent)))
+
+
+def is_round(value: float) -> bool:
+    """An exact figure that may well be rounded: ``7.500``, ``1,8 tỷ``; not ``300`` or ``7.512``."""
+    return abs(value) >= ROUND_MIN and rounding_unit(value) >= ROUND_MIN_UNIT
+
+
+def interval(value: float, qualifier: str = "exact") -> tuple[float, float]:
+    """The true values a mention is compatible with (see the module's tolerance table)."""
+    v = float(value)
+    slack = max(QUALIFIED_SHARE * abs(v), 1.0)
+    if qualifier in ("over", "at_least"):
+        return (v, v + slack)
+    if qualifier == "nearly":
+        return (v - slack, v)
+    if qualifier == "about":
+        return (v - slack, v + slack)
+    if is_round(v):
+        half = min(rounding_unit(v) / 2, ROUND_SHARE * abs(v))
+        return (v - half, v + half)
+    return (v, v)
+
+
+def mention_interval(m: Mention) -> tuple[float, float]:
+    return interval(m.value, m.qualifier)
+
+
+def agree(a: Mention, b: Mention) -> bool:
+    """True when the two mentions can describe the same true figure (intervals overlap)."""
+    lo_a, hi_a = mention_interval(a)
+    lo_b, hi_b = mention_interval(b)
+    eps = 1e-9 * max(1.0, abs(a.value), abs(b.value))
+    return lo_a <= hi_b + eps and lo_b <= hi_a + eps
+
+
+def width(m: Mention) -> float:
+    lo, hi = mention_interval(m)
+    return hi - lo
+
+
+def _recency(m: Mention) -> tuple[Any, ...]:
+    """Sort key, larger = more recent; undated articles count as oldest, URL breaks ties."""
+    published = m.published
+    if published is not None and published.tzinfo is not None:
+        published = published.replace(tzinfo=None) - (published.utcoffset() or _ZERO)
+    return (published is not None, published or datetime.min, m.article_url, m.value)
+
+
+_ZERO = datetime(2000, 1, 1) - datetime(2000, 1, 1)
+
+
+def choose(key: FactKey, mentions: Sequence[Mention]) -> Fact:
+    """Choose the fact of one key from its mentions (at least one)."""
+    if not mentions:
+        raise ValueError(f"no mentions for {key!r}")
+    ordered = sorted(mentions, key=_recency, reverse=True)
+    anchor = ordered[0]
+    if len(ordered) == 1:
+        return Fact(key, anchor.value, anchor.qualifier, RULE_ONLY, anchor, [anchor], [])
+    if all(m.value == anchor.value and m.qualifier == anchor.qualifier for m in ordered):
+        return Fact(key, anchor.value, anchor.qualifier, RULE_SAME, anchor, list(ordered), [])
+    compatible = [m for m in ordered if agree(m, anchor)]
+    # narrowest interval wins; ties go to the most recent (stable sort keeps recency order)
+    chosen = min(compatible, key=width)
+    rule = RULE_PRECISE if width(chosen) < width(anchor) else RULE_RECENT
+    supporting = [m for m in ordered if agree(m, chosen)]
+    conflicts = [m for m in ordered if not agree(m, chosen)]
+    return Fact(key, chosen.value, chosen.qualifier, rule, chosen, supporting, conflicts)
+
+
+def build_facts(mentions: Iterable[tuple[FactKey, Mention]]) -> dict[FactKey, Fact]:
+    """Group ``(key, mention)`` pairs by key and choose each key's fact."""
+    groups: dict[FactKey, list[Mention]] = {}
+    for key, mention in mentions:
+        groups.setdefault(key, []).append(mention)
+    return {key: choose(key, group) for key, group in groups.items()}
+
+
+def period_bounds(period: str | None) -> tuple[date | None, date | None]:
+    """First and last day a period covers: ``2020``, ``2018-2023``, ``2024-03``, ``2022-11-15``.
+
+    Unknown forms give ``(None, None)``; reports then date the fact by its article.
+    """
+    if not period:
+        return (None, None)
+    text = period.strip()
+    m = _PERIOD_YEARS.fullmatch(text)
+    if m:
+        first, last = int(m["a"]), int(m["b"] or m["a"])
+        return (date(min(first, last), 1, 1), date(max(first, last), 12, 31))
+    m = _PERIOD_MONTH.fullmatch(text)
+    if m:
+        year, month = int(m["y"]), int(m["m"])
+        if 1 <= month <= 12:
+            nxt = date(year + (month == 12), month % 12 + 1, 1)
+            return (date(year, month, 1), date.fromordinal(nxt.toordinal() - 1))
+        return (None, None)
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        return (None, None)
+    return (day, day)
+
+
+_PERIOD_YEARS = re.compile(r"(?P<a>\d{4})(?:\s*[-–]\s*(?P<b>\d{4}))?")
+_PERIOD_MONTH = re.compile(r"(?P<y>\d{4})-(?P<m>\d{2})")
+
+
+# --- database side -------------------------------------------------------------------------
+
+_CHUNK = 200  # keys per IN (...) list: 4 bound values each, far below every backend's limit
+
+
+@dataclass(slots=True)
+class RefreshStats:
+    """What one :func:`refresh_facts` call did."""
+
+    keys: int = 0  # keys asked for
+    facts: int = 0  # facts written (keys that still have mentions)
+    removed: int = 0  # keys whose last mention is gone
+    conflicts: int = 0  # facts written with at least one conflicting mention
+    conflicting_mentions: int = 0
+
+
+def as_key(item: Any) -> FactKey:
+    """A key from a 4-tuple ``(organization, metric, period, detail)``, a mapping or a row."""
+    if isinstance(item, tuple) and len(item) == 4:
+        org, metric, period, detail = item
+    elif isinstance(item, dict):
+        org, metric = item.get("organization"), item["metric"]
+        period, detail = item.get("period"), item.get("detail")
+    else:
+        org, metric = getattr(item, "organization", None), item.metric
+        period, detail = getattr(item, "period", None), getattr(item, "detail", None)
+    return fact_key(org, metric, period, detail)
+
+
+def _chunks(items: list[Any], size: int = _CHUNK) -> Iterable[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _tables() -> tuple[Any, Any, Any, Any]:
+    from union_news.warehouse.facts_schema import fact_conflicts_table, facts_table
+    from union_news.warehouse.schema import metadata
+
+    return (
+        metadata.tables["metric_rows"],
+        metadata.tables["articles"],
+        facts_table,
+        fact_conflicts_table,
+    )
+
+
+def load_mentions(
+    conn: Connection, keys: Iterable[Any] | None = None
+) -> list[tuple[FactKey, Mention]]:
+    """The mentions of ``keys`` (all keys when None) from ``metric_rows`` + ``articles``."""
+    m, a, _, _ = _tables()
+    cols = (
+        m.c.row_key,
+        m.c.article_url,
+        m.c.metric,
+        m.c.value,
+        m.c.qualifier,
+        m.c.target,
+        m.c.achievement_pct,
+        m.c.organization,
+        m.c.detail,
+        m.c.period,
+        m.c.unit,
+        m.c.evidence,
+        a.c.published,
+    )
+    base = select(*cols).select_from(m.outerjoin(a, a.c.url == m.c.article_url))
+    wanted = None if keys is None else {as_key(k) for k in keys}
+    if wanted is None:
+        results = [conn.execute(base)]
+    elif not wanted:
+        return []
+    else:
+        pairs = sorted({(k[1], k[0]) for k in wanted})
+        results = (
+            conn.execute(
+                base.where(tuple_(m.c.metric, func.coalesce(m.c.organization, "")).in_(chunk))
+            )
+            for chunk in _chunks(pairs)
+        )
+    out = []
+    for result in results:
+        for r in result:
+            key = fact_key(r.organization, r.metric, r.period, r.detail)
+            if wanted is not None and key not in wanted:
+                continue
+            out.append(
+                (
+                    key,
+                    Mention(
+                        value=float(r.value),
+                        article_url=r.article_url,
+                        qualifier=r.qualifier or "exact",
+                        published=r.published,
+                        target=r.target,
+                        achievement_pct=r.achievement_pct,
+                        unit=r.unit,
+                        evidence=r.evidence or "",
+                        row_key=r.row_key,
+                    ),
+                )
+            )
+    return out
+
+
+def refresh_facts(conn: Connection, keys: Iterable[Any] | None = None) -> RefreshStats:
+    """Rebuild the facts and conflicts of ``keys`` from the mention table, in ``conn``'s transaction.
+
+    ``keys``: ``(organization, metric, period, detail)`` tuples (``None`` or ``""`` for a missing
+    part), mappings or MetricRow-like objects; ``None`` rebuilds every fact. Keys whose mentions
+    are all gone lose their fact. The caller commits (the warehouse calls this inside a load).
+    """
+    _, _, f, c = _tables()
+    key_list = None if keys is None else sorted({as_key(k) for k in keys})
+    stats = RefreshStats(keys=len(key_list) if key_list is not None else 0)
+    if key_list is not None and not key_list:
+        return stats
+    facts = build_facts(load_mentions(conn, key_list))
+    if key_list is None:
+        stats.keys = len(facts)
+        conn.execute(delete(c))
+        conn.execute(delete(f))
+    else:
+        for chunk in _chunks(key_list):
+            conn.execute(
+                delete(c).where(
+                    tuple_(c.c.organization, c.c.metric, c.c.period, c.c.detail).in_(chunk)
+                )
+            )
+            conn.execute(
+                delete(f).where(
+                    tuple_(f.c.organization, f.c.metric, f.c.period, f.c.detail).in_(chunk)
+                )
+            )
+        stats.removed = len(set(key_list) - set(facts))
+    fact_rows, conflict_rows = [], []
+    for key, fact in sorted(facts.items()):
+        org, metric, period, detail = key
+        start, end = period_bounds(period)
+        chosen = fact.chosen
+        fact_rows.append(
+            {
+                "organization": org,
+                "metric": metric,
+                "period": period,
+                "detail": detail,
+                "value": fact.value,
+                "qualifier": fact.qualifier,
+                "unit": chosen.unit,
+                "target": chosen.target,
+                "achievement_pct": chosen.achievement_pct,
+                "rule": fact.rule,
+                "mentions": fact.mentions,
+                "conflicts": len(fact.conflicts),
+                "article_urls": fact.article_urls,
+                "chosen_url": chosen.article_url,
+                "chosen_row_key": chosen.row_key or "",
+                "published": chosen.published,
+                "period_start": start,
+                "period_end": end,
+                "evidence": chosen.evidence,
+            }
+        )
+        for other in fact.conflicts:
+            conflict_rows.append(
+                {
+                    "row_key": other.row_key or "",
+                    "organization": org,
+                    "metric": metric,
+                    "period": period,
+                    "detail": detail,
+                    "fact_value": fact.value,
+                    "fact_url": chosen.article_url,
+                    "value": other.value,
+                    "qualifier": other.qualifier,
+                    "article_url": other.article_url,
+                    "published": other.published,
+                    "evidence": other.evidence,
+                }
+            )
+        stats.conflicts += bool(fact.conflicts)
+        stats.conflicting_mentions += len(fact.conflicts)
+    stats.facts = len(fact_rows)
+    for chunk in _chunks(fact_rows, 500):
+        conn.execute(insert(f), chunk)
+    for chunk in _chunks(conflict_rows, 500):
+        conn.execute(insert(c), chunk)
+    return stats
+
+
+def _connection_of(target: Any) -> tuple[Any, bool]:
+    """(connection, owned) from a Connection, an Engine or an object with ``.engine``."""
+    if isinstance(target, Connection):
+        return target, False
+    engine = target if isinstance(target, Engine) else getattr(target, "engine", None)
+    if engine is None:
+        raise TypeError(f"need a Connection, an Engine or a Warehouse, not {type(target).__name__}")
+    return engine.connect(), True
+
+
+def conflict_summary(target: Any, keys: Iterable[Any] | None = None) -> dict[str, int]:
+    """``{"facts", "facts_in_conflict", "conflicting_mentions"}`` over ``keys`` (None: all)."""
+    _, _, f, _ = _tables()
+    conn, owned = _connection_of(target)
+    try:
+        stmt = select(
+            func.count(),
+            func.coalesce(func.sum(case((f.c.conflicts > 0, 1), else_=0)), 0),
+            func.coalesce(func.sum(f.c.conflicts), 0),
+        )
+        if keys is None:
+            totals = [tuple(conn.execute(stmt).one())]
+        else:
+            key_list = sorted({as_key(k) for k in keys})
+            totals = [
+                tuple(
+                    conn.execute(
+                        stmt.where(
+                            tuple_(f.c.organization, f.c.metric, f.c.period, f.c.detail).in_(chunk)
+                        )
+                    ).one()
+                )
+                for chunk in _chunks(key_list)
+            ]
+    finally:
+        if owned:
+            conn.close()
+    return {
+        "facts": int(sum(t[0] for t in totals)),
+        "facts_in_conflict": int(sum(t[1] for t in totals)),
+        "conflicting_mentions": int(sum(t[2] for t in totals)),
+    }
+
+
+def count_conflicts(target: Any, keys: Iterable[Any] | None = None) -> int:
+    """Facts (keys) whose mentions disagree beyond rounding, among ``keys`` (None: all).
+
+    ``target``: a Connection (inside a load), an Engine, or a ``Warehouse`` (its ``.engine``).
+    """
+    return conflict_summary(target, keys)["facts_in_conflict"]
