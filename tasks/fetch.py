@@ -1,0 +1,49 @@
+"""Prefect task for the fetch stage: a thin wrapper over ``union_news.fetching``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import task
+
+from union_news.fetching import Fetcher
+from union_news.models import Candidate, FetchedPage, FetchFailure
+from union_news.profiles import SourceProfile
+
+
+def fetch_all(
+    profile: SourceProfile,
+    candidates: list[Candidate],
+    validators: dict[str, tuple[str | None, str | None]] | None = None,
+    settings: dict[str, Any] | None = None,
+) -> tuple[list[FetchedPage], list[FetchFailure]]:
+    """Fetch every candidate once (conditionally when validators are known); keep going on
+    failures. Pages and failures come back in candidate order."""
+    validators = validators or {}
+    pages: list[FetchedPage] = []
+    failures: list[FetchFailure] = []
+    seen: set[str] = set()
+    with Fetcher(profile, settings) as fetcher:
+        for cand in candidates:
+            if cand.url in seen:
+                continue
+            seen.add(cand.url)
+            etag, last_modified = validators.get(cand.url) or (None, None)
+            got = fetcher.fetch(cand.url, etag=etag, last_modified=last_modified)
+            if isinstance(got, FetchFailure):
+                failures.append(got)
+            else:
+                got.source = profile.name
+                pages.append(got)
+    return pages, failures
+
+
+@task(name="fetch pages")
+def fetch_pages(
+    profile: SourceProfile,
+    candidates: list[Candidate],
+    validators: dict[str, tuple[str | None, str | None]] | None = None,
+    settings: dict[str, Any] | None = None,
+) -> tuple[list[FetchedPage], list[FetchFailure]]:
+    """Fetched pages (304s included, ``not_modified=True``) and the failures of one batch."""
+    return fetch_all(profile, candidates, validators, settings)
