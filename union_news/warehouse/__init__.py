@@ -551,9 +551,13 @@ class Warehouse:
         ``affected_keys`` holds ``(organization, metric, period, detail)`` of every metric row
         inserted or deleted by this batch (empty when nothing changed). A derived table (the
         facts of issue 9) can rebuild exactly those keys here with ``conn``; whatever it writes
-        commits or rolls back with the batch. The default does nothing.
+        commits or rolls back with the batch. It rebuilds the facts of those keys
+        (``union_news.facts.refresh_facts``).
         """
-        return None
+        if affected_keys:
+            from union_news.facts import refresh_facts
+
+            refresh_facts(conn, affected_keys)
 
     # -- load steps (all inside the batch transaction)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import union_news.warehouse.facts_schema  # noqa: F401  (registers facts tables on metadata)
 from union_news.warehouse.schema import metadata
 
 config = context.config
