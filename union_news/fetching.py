@@ -353,7 +353,6 @@ class Fetcher:
                         "Accept-Language": "vi,en;q=0.5",
                     }
                 )
-                session.max_redirects = 0
                 self._sessions[key] = session
             return session
 
