@@ -9,8 +9,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-console = Console()
-err = Console(stderr=True)
+
+def _consoles() -> tuple[Console, Console]:
+    """Made per call, so the terminal width (``COLUMNS``) is read when the command runs."""
+    return Console(), Console(stderr=True)
 
 
 def _fmt(value: object) -> str:
@@ -30,7 +32,9 @@ def _fmt(value: object) -> str:
     return str(value)
 
 
-def _print_table(df, title: str, columns: list[str]) -> None:
+def _print_table(console: Console, df, title: str, columns: list[str]) -> None:
+    # columns empty in every row (often ``detail``) only take width
+    columns = [c for c in columns if df[c].map(lambda v: _fmt(v) != "").any()]
     table = Table(title=title, show_header=True, header_style="bold", show_lines=False)
     numeric = {"value", "fact_value", "mentions", "conflicts", "target", "achievement_pct"}
     for col in columns:
@@ -102,6 +106,7 @@ def report(
     from union_news.secrets import mask_text, mask_url
     from union_news.settings import warehouse_url
 
+    console, err = _consoles()
     if format not in rp.FORMATS:
         raise typer.BadParameter(f"use one of {', '.join(rp.FORMATS)}", param_hint="--format")
     if format == "parquet" and not output:
@@ -143,7 +148,9 @@ def report(
         if df.empty:
             err.print(f"No {'conflicts' if conflicts else 'facts'} match ({filters.describe()}).")
         else:
-            _print_table(df, title, TABLE_CONFLICT_COLUMNS if conflicts else TABLE_FACT_COLUMNS)
+            _print_table(
+                console, df, title, TABLE_CONFLICT_COLUMNS if conflicts else TABLE_FACT_COLUMNS
+            )
     else:
         text = rp.export(df, format, output)
         if text is not None:
