@@ -6,6 +6,7 @@ Sentences here are written for the tests; the seeds are read from ../shared at r
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -105,6 +106,58 @@ def test_not_metrics() -> None:
         "Thu nhập bình quân đạt 7,5 triệu đồng/người/tháng; doanh nghiệp còn nợ 2 tỷ đồng.",
     ))
     assert rows == []
+
+
+def test_plans_proposals_and_shares_are_not_results() -> None:
+    rows = extract_metrics(article(
+        "LĐLĐ huyện Quốc Oai năm 2024",
+        "Năm 2024, LĐLĐ huyện Quốc Oai được giao chỉ tiêu kết nạp 900 đoàn viên.",
+        "Trong số này, 7 công nhân được LĐLĐ huyện đề nghị xét tặng danh hiệu “Công nhân giỏi Thủ đô”.",
+        "Các sáng kiến làm lợi gần 3 tỷ đồng; Ban Chấp hành gồm 9 đồng chí.",
+    ))
+    assert rows == []
+
+
+def test_a_share_of_something_else_is_no_achievement() -> None:
+    rows = extract_metrics(article(
+        "LĐLĐ huyện Mỹ Đức", "Năm 2023, tổng số đoàn viên hiện là 2.140 người, đạt 96% tổng số lao động."))
+    assert [(r.metric, r.value, r.achievement_pct) for r in rows] == [("members_total", 2140, None)]
+
+
+def test_grassroots_union_by_its_own_name() -> None:
+    rows = extract_metrics(article(
+        "Công đoàn Công ty TNHH Dệt may Hồng Hà tổ chức Đại hội",
+        "Ngày 5/4, Công đoàn Công ty TNHH Dệt may Hồng Hà tổ chức Đại hội, nhiệm kỳ 2024 - 2029, đánh "
+        "giá kết quả nhiệm kỳ 2019 - 2024.",
+        "Nhiệm kỳ qua, Công đoàn Công ty đã kết nạp 210 đoàn viên.",
+    ))
+    assert [(r.metric, r.value, r.organization, r.period) for r in rows] == [
+        ("members_admitted", 210, "Công đoàn Công ty TNHH Dệt may Hồng Hà", "2019-2024")]
+
+
+def test_periods_skip_spans_comparisons_and_document_names() -> None:
+    rows = extract_metrics(CleanArticle(
+        url="u", title="LĐLĐ quận Tây Hồ chăm lo cho nữ công nhân",
+        text="Từ 4 đến 8/3/2024, LĐLĐ quận Tây Hồ tặng 120 suất quà cho nữ công nhân.\n"
+             "So với cùng kỳ năm 2023, số đoàn viên tăng 210 đoàn viên.\n"
+             "Học viên tìm hiểu Bộ luật Lao động năm 2019.",
+        published=datetime(2024, 3, 9, tzinfo=UTC)))
+    assert {(r.metric, r.value, r.period) for r in rows} == {
+        ("gifts", 120, "2024"), ("members_change", 210, "2024")}
+
+
+def test_a_subset_finds_its_parent_past_other_figures() -> None:
+    rows = extract_metrics(article(
+        "LĐLĐ huyện Thanh Oai", "Năm 2023, huyện có 150 CĐCS với 9.400 đoàn viên, trong đó 40 CĐCS ngoài "
+        "Nhà nước."))
+    assert pairs(rows) == {("unions_total", 150), ("members_total", 9400), ("unions_total", 40)}
+
+
+def test_a_rounded_title_figure_is_the_bodys_precise_one() -> None:
+    rows = extract_metrics(article(
+        "LĐLĐ quận Hà Đông khám sức khỏe cho hơn 1.300 đoàn viên",
+        "LĐLĐ quận Hà Đông khám sức khỏe miễn phí cho 1.356 đoàn viên, người lao động."))
+    assert [(r.metric, r.value, r.qualifier) for r in rows] == [("beneficiaries", 1356, "exact")]
 
 
 def test_membership_change_is_signed() -> None:

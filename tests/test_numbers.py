@@ -98,3 +98,8 @@ def test_figures_in_a_sentence_round_trip(value: int, qualifier: str) -> None:
     text = f"Năm qua đã có {qualifier}{format_number(value)} đoàn viên tham gia."
     found = [q for q in scan(text) if q.kind == "count"]
     assert [q.value for q in found] == [value]
+
+
+@pytest.mark.parametrize("text", ["gồm 9 đồng chí", "hơn 200 đồng bào", "12 đồng nghiệp"])
+def test_dong_in_other_words_is_no_currency(text: str) -> None:
+    assert [q.kind for q in scan(text)] == ["count"]

@@ -101,6 +101,7 @@ class OrgConfig:
     levels: tuple[str, ...]
     known_names: tuple[str, ...] = ()
     sectors: tuple[str, ...] = ()
+    grassroots: re.Pattern[str] | None = None
 
 
 @dataclass(slots=True)
@@ -113,6 +114,9 @@ class Catalog:
     subset: re.Pattern[str]
     period: dict[str, re.Pattern[str]]
     orgs: OrgConfig
+    achievement_not_after: re.Pattern[str] | None = None
+    # Per period kind: text right before a match that makes it no period (`từ 4 đến 8/3/2024`).
+    period_not: dict[str, re.Pattern[str]] = field(default_factory=dict)
     metrics: list[str] = field(default_factory=list)
     any_unit: re.Pattern[str] | None = None
     # Rules grouped by unit pattern (None: no unit), in rule order within a group, so a figure
@@ -189,6 +193,8 @@ def _orgs(raw: dict[str, Any]) -> OrgConfig:
         levels=levels,
         known_names=tuple(sorted(raw.get("known_names", []), key=len, reverse=True)),
         sectors=tuple(sorted(raw.get("sectors", []), key=len, reverse=True)),
+        grassroots=re.compile(lower_pattern(raw["grassroots"]) + r"(?P<name>(?:\s+[^\W_]+){0,10})",
+                              _FLAGS) if raw.get("grassroots") else None,
     )
 
 
@@ -209,6 +215,9 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
         subset=re.compile(lower_pattern(_expand(data["subset"], groups)), _FLAGS),
         period=period,
         orgs=_orgs(data["organizations"]),
+        achievement_not_after=_compile(data.get("achievement_not_after"), groups),
+        period_not={k: re.compile(lower_pattern(_expand(v, groups)), _FLAGS)
+                    for k, v in (data.get("period_not") or {}).items()},
         metrics=list(dict.fromkeys(r.metric for r in rules)),
         any_unit=re.compile("|".join(f"(?:{u})" for u in units), _FLAGS) if units else None,
         by_unit=_group_by_unit(rules),

@@ -25,7 +25,7 @@ from union_news.organizations import (
     is_giver,
 )
 
-EXTRACTOR_VERSION = "1.0.0"
+EXTRACTOR_VERSION = "1.1.0"
 
 _SENTENCE_END = re.compile(r"[.!?…]+[”\"’)]*[ \t]+(?=[\"“(]?[^\W_a-zđàáảãạăâèéẻẽẹêìíỉĩịòóỏõọôơùúủũụưỳýỷỹỵ])")
 _CLAUSE_END = re.compile(r"[,;:]|\.\s|\.$|…")
@@ -174,19 +174,30 @@ def article_period(norm: str, article: CleanArticle, cat: Catalog) -> str | None
                    if published is None or int(m.group(2)) <= published + 1)
     if terms:
         return f"{terms[0][1]}-{terms[0][0]}"
-    years = Counter(
-        int(m.group(1)) for m in cat.period["year"].finditer(norm, len(title))
-        if published is None or int(m.group(1)) <= published
-    )
+    # The one year the lead names (`Năm 2023, ...`) is the article's; else the year most named.
+    lead_years = {y for y in _years(lead, cat) if published is None or y <= published}
+    if len(lead_years) == 1:
+        return str(lead_years.pop())
+    years = Counter(y for y in _years(norm, cat, len(title)) if published is None or y <= published)
     if years:
         best = max(years.items(), key=lambda kv: (kv[1], kv[0]))[0]
         return str(best)
     return str(published) if published else None
 
 
+def _years(text: str, cat: Catalog, start: int = 0) -> list[int]:
+    """Years named as periods in ``text[start:]`` (not those of a document's name)."""
+    skip = cat.period_not.get("year")
+    return [int(m.group(1)) for m in cat.period["year"].finditer(text, start)
+            if skip is None or not skip.search(text, max(0, m.start() - 60), m.start())]
+
+
 def _period_in(text: str, cat: Catalog, kind: str, start: int = 0, end: int | None = None) -> str | None:
     end = len(text) if end is None else end
+    skip = cat.period_not.get(kind)
     m = cat.period[kind].search(text, start, end)
+    while m and skip is not None and skip.search(text, max(0, m.start() - 60), m.start()):
+        m = cat.period[kind].search(text, m.end(), end)
     if not m:
         return None
     if kind == "as_of":
@@ -354,16 +365,14 @@ def _try_rule(ctx: _Context, rule: Rule, q: Quantity, left: str, order: int, uni
 
 def _inherited(ctx: _Context, q: Quantity, out: list[_Found], seg: tuple[int, int]) -> _Hit | None:
     """``..., trong đó có 3 CĐCS ...``: a subset takes the key of the figure it belongs to."""
-    if not out or not out[-1].rule.inherit:
+    if not out or not ctx.cat.subset.search(ctx.norm, out[-1].end, q.start):
         return None
-    parent = out[-1]
-    if not ctx.cat.subset.search(ctx.norm, parent.end, q.start):
-        return None
-    unit = parent.rule.unit
-    m = unit.match(ctx.norm, q.end) if unit is not None else None
-    if m is None:
-        return None
-    return _Hit(parent.rule, m.end(), 0)
+    for parent in reversed(out):  # `196 CĐCS với 11.250 đoàn viên, trong đó 64 CĐCS ...`
+        unit = parent.rule.unit
+        m = unit.match(ctx.norm, q.end) if parent.rule.inherit and unit is not None else None
+        if m is not None:
+            return _Hit(parent.rule, m.end(), 0)
+    return None
 
 
 def _achievement(ctx: _Context, hit: _Hit, following: Quantity | None,
@@ -372,6 +381,9 @@ def _achievement(ctx: _Context, hit: _Hit, following: Quantity | None,
         return None
     between = ctx.norm[hit.unit_end : following.start]
     if len(between) > 60 or not ctx.cat.achievement.search(between):
+        return None
+    veto = ctx.cat.achievement_not_after
+    if veto is not None and veto.match(ctx.norm[following.end : following.end + 40]):
         return None
     return float(following.value)
 
@@ -558,13 +570,16 @@ def _same(a: _Found, b: _Found) -> bool:
         # Equal awards of different titles or givers are different honours (01 Cờ, 01 Bằng khen).
         distinct = ra.metric == "awards" and ra.detail and rb.detail and ra.detail != rb.detail
         return not distinct and ra.period == rb.period
-    return _rounded_repeat(ra, rb) or _rounded_repeat(rb, ra)
+    # A title's rounded figure (`hơn 1.300 đoàn viên`) repeats the body's precise one whatever
+    # words surround it.
+    loose = a.in_title or b.in_title
+    return _rounded_repeat(ra, rb, loose) or _rounded_repeat(rb, ra, loose)
 
 
-def _rounded_repeat(rough: MetricRow, precise: MetricRow) -> bool:
+def _rounded_repeat(rough: MetricRow, precise: MetricRow, loose: bool = False) -> bool:
     if rough.qualifier == "exact" or precise.qualifier != "exact" or not rough.value:
         return False
-    if rough.detail and precise.detail and rough.detail != precise.detail:
+    if not loose and rough.detail and precise.detail and rough.detail != precise.detail:
         return False
     gap = (precise.value - rough.value) / rough.value
     ok = {"over": 0 <= gap <= 0.2, "at_least": 0 <= gap <= 0.2, "nearly": -0.2 <= gap <= 0,

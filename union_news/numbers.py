@@ -49,7 +49,7 @@ _MENTION = re.compile(
     (?:\s*(?:-|–|đến)\s*(?P<hi>{_NUM})(?![\w/]))?
     (?P<mult>(?:\s+{_MULT}(?:\s+{_NUM}\s+{_MULT})*(?![\w]))?)
     (?P<pct>\s*%)?
-    (?P<cur>\s*(?:đồng|vnđ|vnd|đ)(?![\w]))?
+    (?P<cur>\s*(?:đồng(?!\s+(?:chí|bào|đội|nghiệp|hương|hồ|ruộng|lúa|thời|phục|ca|tâm|hành))|vnđ|vnd|đ)(?![\w]))?
     (?P<after>\s+trở\s+lên)?
     """,
     re.VERBOSE,

@@ -73,7 +73,35 @@ def find_organizations(text: str, cfg: OrgConfig, subject: str | None = None,
         name = _sector(text[m.start("name") : m.end("name")], cfg)
         if name:
             found.append(OrgMention(m.start(), m.start("name") + len(name), f"Công đoàn ngành {name}"))
+    if cfg.grassroots is not None:
+        found.extend(_grassroots(text, low, cfg.grassroots, subject, start, end))
     return sorted(found, key=lambda f: f.start)
+
+
+def _grassroots(text: str, low: str, pattern: re.Pattern[str], subject: str | None,
+                start: int, end: int) -> list[OrgMention]:
+    """``Công đoàn Công ty TNHH Cơ khí Phúc Hưng``; a bare ``Công đoàn Công ty`` is the subject."""
+    out: list[OrgMention] = []
+    for m in pattern.finditer(low, start, end):
+        kind = text[m.start(1) : m.end(1)]
+        words = text[m.end(1) : m.end("name")].split()
+        keep = 0
+        for i, word in enumerate(words):
+            nxt = words[i + 1] if i + 1 < len(words) else ""
+            if word[0].isupper() or word[0].isdigit() or (nxt[:1].isupper() and keep == i):
+                keep = i + 1
+                continue
+            break
+        name = " ".join([kind, *words[:keep]])
+        if keep:
+            canonical: str | None = f"Công đoàn {name}"
+        else:
+            canonical = subject if subject and subject.startswith(f"Công đoàn {kind} ") else None
+        name_end = m.start(1) + len(kind)
+        if keep:
+            name_end = low.find(words[keep - 1].lower(), name_end) + len(words[keep - 1])
+        out.append(OrgMention(m.start(), name_end, canonical))
+    return out
 
 
 def _canonical(level: str, name: str | None, cfg: OrgConfig, subject: str | None) -> str | None:
