@@ -72,6 +72,10 @@ def normalize_url(url: str, base: str | None = None) -> str | None:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return None
     try:
+        parts.port  # noqa: B018 - raises ValueError for a malformed port
+    except ValueError:
+        return None
+    try:
         norm = courlan.normalize_url(url, strict=False)
     except Exception:  # noqa: BLE001 - courlan raises on odd ports and hosts
         norm = url
