@@ -362,3 +362,15 @@ def test_retry_after_http_date():
     secs = fetching._retry_after(formatdate(time.time() + 30, usegmt=True))
     assert 25 <= secs <= 31
     assert fetching._retry_after("7") == 7.0 and fetching._retry_after("soon") is None
+
+
+def test_connection_landing_on_a_private_address_is_refused(site, monkeypatch):
+    # DNS rebinding: the name looked public when checked, the socket ends on loopback.
+    monkeypatch.setattr(Fetcher, "_resolves_public", lambda self, host, port, scheme: True)
+    with Fetcher(profile(private=False), FAST) as f:
+        got = failure(f.fetch(site.url("/ok/a.html")), "private_address")
+        assert "connected to private address 127.0.0.1" in got.detail
+        assert [h.path for h in site.hits] == ["/robots.txt"]  # its answer was never read
+        f.settings["obey_robots"] = False
+        got = failure(f.fetch(site.url("/ok/a.html")), "private_address")
+        assert "connected to private address 127.0.0.1" in got.detail

@@ -304,6 +304,8 @@ class Fetcher:
             try:
                 ex = self._exchange(url, {}, robots=True)
             except _Refused as err:
+                if err.kind in {"private_address", "host_not_allowed"}:
+                    raise  # a security refusal stands for the page as well
                 if (
                     err.kind in {"http_429"}
                     or err.kind.startswith("http_5")
