@@ -32,15 +32,82 @@ def _fmt(value: object) -> str:
     return str(value)
 
 
+def _short_url(url: object) -> str:
+    """``http://host/path`` -> ``/path`` when every URL shares the host (saves width)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(str(url))
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+
+NUMERIC = {"value", "fact_value", "mentions", "conflicts", "target", "achievement_pct"}
+NO_WRAP = {"value", "fact_value"}
+QUALIFIER_VI = {
+    "over": "trên {}",
+    "nearly": "gần {}",
+    "about": "khoảng {}",
+    "at_least": "{} trở lên",
+}
+HEADERS = {
+    "qualifier": "qual.",
+    "mentions": "ment.",
+    "conflicts": "confl.",
+    "article_urls": "articles",
+}
+MIN_WIDTH: dict[str, int] = {}
+
+
 def _print_table(console: Console, df, title: str, columns: list[str]) -> None:
-    # columns empty in every row (often ``detail``) only take width
-    columns = [c for c in columns if df[c].map(lambda v: _fmt(v) != "").any()]
-    table = Table(title=title, show_header=True, header_style="bold", show_lines=False)
-    numeric = {"value", "fact_value", "mentions", "conflicts", "target", "achievement_pct"}
+    from urllib.parse import urlsplit
+
+    from rich.markup import escape
+
+    # columns empty in every row (often ``detail``) or equal in every row only take width
+    shown, fixed = [], []
     for col in columns:
-        table.add_column(col, justify="right" if col in numeric else "left", overflow="fold")
+        cells = df[col].map(_fmt)
+        if not (cells != "").any() or (col == "conflicts" and (cells == "0").all()):
+            continue
+        if len(df) > 1 and cells.nunique() == 1 and col in ("organization", "metric"):
+            if cells.iloc[0] not in title:
+                fixed.append(cells.iloc[0])
+            continue
+        shown.append(col)
+    urls = [
+        u
+        for col in ("article_urls", "article_url")
+        if col in df
+        for v in df[col]
+        for u in (v if isinstance(v, list) else [v])
+    ]
+    one_host = len({urlsplit(str(u)).netloc for u in urls}) == 1
+    table = Table(
+        title=escape(title + (f" [{'; '.join(fixed)}]" if fixed else "")),
+        caption=f"articles on {urlsplit(str(urls[0])).netloc}" if one_host and urls else None,
+        show_header=True,
+        header_style="bold",
+    )
+    for col in shown:
+        table.add_column(
+            HEADERS.get(col, col),
+            justify="right" if col in NUMERIC else "left",
+            overflow="fold",
+            no_wrap=col in NO_WRAP,
+            min_width=MIN_WIDTH.get(col),
+        )
     for rec in df.to_dict(orient="records"):
-        table.add_row(*(_fmt(rec.get(col)) for col in columns))
+        cells = []
+        for col in shown:
+            value = rec.get(col)
+            if one_host and col in ("article_urls", "article_url"):
+                value = (
+                    [_short_url(u) for u in value] if isinstance(value, list) else _short_url(value)
+                )
+            text = _fmt(value)
+            if col == "value" and rec.get("qualifier") in QUALIFIER_VI:
+                text = QUALIFIER_VI[rec["qualifier"]].format(text)
+            cells.append(text)
+        table.add_row(*cells)
     console.print(table)
 
 
@@ -50,7 +117,6 @@ TABLE_FACT_COLUMNS = [
     "period",
     "detail",
     "value",
-    "qualifier",
     "rule",
     "mentions",
     "conflicts",

@@ -402,7 +402,7 @@ def plot_facts(
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import FuncFormatter
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     data = df[df["as_of"].notna()] if len(df) else df
     if metric is None:
@@ -424,10 +424,13 @@ def plot_facts(
     if data.empty:
         raise ReportError(f"nothing to plot: no dated facts for {metric}")
 
+    # Yearly figures (period "2023") read best on a year axis; anything else on a date axis.
+    yearly = bool(data["period"].fillna("").str.fullmatch(r"\d{4}").all())
+    x = data["period"].astype(int) if yearly else pd.to_datetime(data["as_of"])
     grouped = (
         data.assign(
             organization=data["organization"].fillna("(không rõ)"),
-            as_of=pd.to_datetime(data["as_of"]),
+            as_of=x,
             value=pd.to_numeric(data["value"], errors="coerce"),
         )
         .groupby(["organization", "as_of"], as_index=False)["value"]
@@ -449,12 +452,16 @@ def plot_facts(
                 ax.plot(part["as_of"], part["value"], marker="o", linewidth=1.8, label=org)
             label = METRIC_LABELS_VI.get(metric, metric)
             ax.set_title(title or f"{label} theo thời gian", fontsize=13)
-            ax.set_xlabel("Thời điểm (cuối kỳ báo cáo)")
+            if yearly:
+                ax.set_xlabel("Năm")
+                ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            else:
+                ax.set_xlabel("Thời điểm (cuối kỳ báo cáo)")
+                fig.autofmt_xdate()
             ax.set_ylabel(label)
             ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: _group_vn(v)))
             ax.grid(True, alpha=0.3)
             ax.legend(title="Tổ chức", fontsize=8, title_fontsize=9, loc="best")
-            fig.autofmt_xdate()
             fig.tight_layout()
             out = Path(path)
             out.parent.mkdir(parents=True, exist_ok=True)
