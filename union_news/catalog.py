@@ -87,6 +87,8 @@ class Veto:
     unit_not: re.Pattern[str] | None = None
     sentence_before: re.Pattern[str] | None = None
     kinds: frozenset[str] | None = None  # figure kinds it applies to (None: all)
+    unit_group: int = -1  # groups of ``Catalog.probe`` holding ``unit`` / ``unit_not`` (-1: none)
+    unit_not_group: int = -1
 
 
 @dataclass(slots=True)
@@ -122,6 +124,11 @@ class Catalog:
     # Rules grouped by unit pattern (None: no unit), in rule order within a group, so a figure
     # tries each distinct unit once.
     by_unit: list[tuple[re.Pattern[str] | None, list[tuple[int, Rule]]]] = field(default_factory=list)
+    # Every unit pattern (rules' and vetoes') as one optional lookahead group of ``probe``: one
+    # ``probe.match`` at a figure's end says which units follow it (``m.regs[group]``).
+    probe: re.Pattern[str] | None = None
+    by_unit_groups: list[int] = field(default_factory=list)  # aligned with by_unit; -1: no unit
+    count_unit_groups: tuple[int, ...] = ()  # groups of units a count can take
 
 
 def _expand(pattern: str, groups: dict[str, str]) -> str:
@@ -176,7 +183,7 @@ def _orgs(raw: dict[str, Any]) -> OrgConfig:
     level_alt = "|".join(re.escape(level) for level in levels)
     fed = lower_pattern(raw["federation"])
     alias = lower_pattern(raw.get("alias", ""))
-    head = rf"(?:{fed}|(?<!tổng ){alias})" if alias else fed
+    head = rf"(?:{fed}|{alias}(?<!tổng {alias}))" if alias else fed  # literal first: fast scan
     words = r"[^\W\d_]+(?:\s+[^\W\d_]+|\s+-\s+[^\W\d_]+){0,3}"
     mention = re.compile(
         rf"(?P<head>{head})\s+(?P<level>{level_alt})(?![^\W_])(?:\s+(?P<name>{words}))?",
@@ -206,7 +213,7 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
     rules = [_rule(r, groups) for r in data["rules"]]
     period = {k: re.compile(lower_pattern(_expand(v, groups)), _FLAGS) for k, v in data["period"].items()}
     units = [r.unit.pattern for r in rules if r.unit is not None and "count" in r.kinds]
-    return Catalog(
+    cat = Catalog(
         version=int(data.get("version", 1)),
         window=int(data.get("window", 160)),
         rules=rules,
@@ -222,6 +229,29 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
         any_unit=re.compile("|".join(f"(?:{u})" for u in units), _FLAGS) if units else None,
         by_unit=_group_by_unit(rules),
     )
+    _build_probe(cat)
+    return cat
+
+
+def _build_probe(cat: Catalog) -> None:
+    patterns: dict[str, int] = {}
+    next_group = [1]
+
+    def group(p: re.Pattern[str] | None) -> int:
+        if p is None:
+            return -1
+        if p.pattern not in patterns:  # a unit's own groups come right after its lookahead's
+            patterns[p.pattern] = next_group[0]
+            next_group[0] += 1 + p.groups
+        return patterns[p.pattern]
+
+    cat.by_unit_groups = [group(unit) for unit, _ in cat.by_unit]
+    cat.count_unit_groups = tuple(sorted({group(r.unit) for r in cat.rules
+                                          if r.unit is not None and "count" in r.kinds}))
+    for v in cat.vetoes:
+        v.unit_group, v.unit_not_group = group(v.unit), group(v.unit_not)
+    body = "".join(f"(?:(?=({p}))|)" for p in patterns)  # group n = n-th distinct pattern
+    cat.probe = re.compile(body, _FLAGS)
 
 
 def _group_by_unit(rules: list[Rule]) -> list[tuple[re.Pattern[str] | None, list[tuple[int, Rule]]]]:

@@ -42,6 +42,12 @@ _RECIPIENT = re.compile(r"tập thể|cá nhân|các nhân", re.IGNORECASE)
 _WORDS = re.compile(r"[^\s,;.()]+")
 _OWNER_BEFORE = re.compile(r"(?:của|do|thuộc)\s*$")
 _FILLER = frozenset({"là", "với", "số", "tiền", "trị", "giá", "tổng", "khoảng", "gần", "hơn", "trên"})
+_AT_LEAST = re.compile(r"\s*trở lên")
+_CLAUSE_SPLIT = re.compile(r"[,;:]")
+_VALUE_OF = re.compile(r"trị giá\s*$")
+_GOOD_END = re.compile(r"giỏi$")
+_TITLE_WORD = re.compile(r"^danh hiệu\s*")
+_GIVEN_BY = re.compile(r"(?:được|của)\s*$")
 _STOP_GIFT = re.compile(r"\s(?:trị giá|cho|với|tới|đến|tại|nhân dịp|và)\b|[,;.(\d]", re.IGNORECASE)
 
 
@@ -79,7 +85,6 @@ class _Context:
     url: str
     orgs: dict[int, list[OrgMention]] = field(default_factory=dict)
     periods: dict[tuple[int, int, int], str | None] = field(default_factory=dict)
-    sentence_cues: dict[int, list[int]] | None = None
 
 
 def extract_metrics(article: CleanArticle, catalog: Catalog | None = None) -> list[MetricRow]:
@@ -92,7 +97,7 @@ def extract_metrics(article: CleanArticle, catalog: Catalog | None = None) -> li
     subject = article_subject(paragraphs[0], paragraphs[1:], cat.orgs)
     ctx = _Context(cat, text, cased, norm, subject, article_period(norm, article, cat), article.url)
     found: list[_Found] = []
-    quantities = [q for q in scan(norm) if q.kind in _USABLE]
+    quantities = [q for q in scan(norm, lowered=True) if q.kind in _USABLE]
     if not quantities:
         return []
     quotes = [(m.start(), m.end()) for m in _QUOTED.finditer(norm)]
@@ -248,19 +253,21 @@ def _clause_end(norm: str, pos: int, limit: int) -> int:
 def _sentence_rows(ctx: _Context, sent: _Sentence, quantities: list[Quantity],
                    quotes: list[tuple[int, int]]) -> list[_Found]:
     norm = ctx.norm
+    probe, count_groups = ctx.cat.probe, ctx.cat.count_unit_groups
     goals: dict[int, int] | None = None
     out: list[_Found] = []
     for i, q in enumerate(quantities):
         if q.kind not in ("count", "vnd") or _inside(quotes, q.num_start):
             continue
-        if q.kind == "count" and not (ctx.cat.any_unit and ctx.cat.any_unit.match(norm, q.end)):
+        regs = probe.match(norm, q.end).regs  # type: ignore[union-attr]
+        if q.kind == "count" and all(regs[g][1] < 0 for g in count_groups):
             continue  # no rule's unit follows: nothing to classify
         seg = _segment(norm, sent, q.start)
         left = norm[max(seg[0], q.start - ctx.cat.window) : q.start]
         goals = goals if goals is not None else _goal_starts(ctx, sent)
-        if _vetoed(ctx, q, left, goals, seg):
+        if _vetoed(ctx, q, left, goals, seg, regs):
             continue
-        hit = _inherited(ctx, q, out, seg) or _classify(ctx, q, left, seg)
+        hit = _inherited(ctx, q, out, seg) or _classify(ctx, q, left, seg, regs)
         if hit is None:
             continue
         following = quantities[i + 1] if i + 1 < len(quantities) else None
@@ -271,16 +278,14 @@ def _sentence_rows(ctx: _Context, sent: _Sentence, quantities: list[Quantity],
 
 
 def _goal_starts(ctx: _Context, sent: _Sentence) -> dict[int, int]:
-    """Per sentence-wide veto: where its cue first appears in the sentence (a figure after it is out)."""
-    if ctx.sentence_cues is None:  # one pass over the article per veto
-        ctx.sentence_cues = {
-            i: [m.start() for m in v.sentence_before.finditer(ctx.norm)]
-            for i, v in enumerate(ctx.cat.vetoes) if v.sentence_before is not None
-        }
+    """Per sentence-wide veto: where its cue first appears in the sentence (a figure after it is out).
+
+    Searched only in sentences that hold a candidate figure, not over the whole article."""
     out: dict[int, int] = {}
-    for i, starts in ctx.sentence_cues.items():
-        k = bisect_left(starts, sent.start)
-        out[i] = starts[k] if k < len(starts) and starts[k] < sent.end else sent.end
+    for i, v in enumerate(ctx.cat.vetoes):
+        if v.sentence_before is not None:
+            m = v.sentence_before.search(ctx.norm, sent.start, sent.end)
+            out[i] = m.start() if m else sent.end
     return out
 
 
@@ -289,7 +294,8 @@ def _tail(left: str, pattern: re.Pattern[str], size: int = 64) -> str:
     return left[-size:] if pattern.pattern.endswith("$") else left
 
 
-def _vetoed(ctx: _Context, q: Quantity, left: str, goals: dict[int, int], seg: tuple[int, int]) -> bool:
+def _vetoed(ctx: _Context, q: Quantity, left: str, goals: dict[int, int], seg: tuple[int, int],
+            regs: tuple[tuple[int, int], ...]) -> bool:
     norm = ctx.norm
     right = norm[q.num_end : _clause_end(norm, q.num_end, seg[1])]
     for i, v in enumerate(ctx.cat.vetoes):  # cheapest checks first
@@ -297,9 +303,9 @@ def _vetoed(ctx: _Context, q: Quantity, left: str, goals: dict[int, int], seg: t
             continue
         if v.sentence_before and goals[i] >= q.start:
             continue
-        if v.unit and not v.unit.match(norm, q.end):
+        if v.unit_group > 0 and regs[v.unit_group][1] < 0:
             continue
-        if v.unit_not and v.unit_not.match(norm, q.end):
+        if v.unit_not_group > 0 and regs[v.unit_not_group][1] >= 0:
             continue
         if v.after and not v.after.search(right):
             continue
@@ -316,18 +322,18 @@ def _last_match(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
     return last
 
 
-def _classify(ctx: _Context, q: Quantity, left: str, seg: tuple[int, int]) -> _Hit | None:
+def _classify(ctx: _Context, q: Quantity, left: str, seg: tuple[int, int],
+              regs: tuple[tuple[int, int], ...]) -> _Hit | None:
     best: _Hit | None = None
     norm = ctx.norm
-    for unit, rules in ctx.cat.by_unit:
-        if unit is None:
-            unit_end = q.end
-        else:
-            found = unit.match(norm, q.end)
-            if found is None:
-                continue
-            unit_end = found.end()
-        right = norm[unit_end : _clause_end(norm, unit_end, seg[1])]
+    clause: tuple[int, int] = (-1, -1)  # (from, clause end): most units end before the same comma
+    for (_, rules), g in zip(ctx.cat.by_unit, ctx.cat.by_unit_groups, strict=True):
+        unit_end = q.end if g < 0 else regs[g][1]
+        if unit_end < 0:
+            continue
+        if not clause[0] <= unit_end <= clause[1]:
+            clause = (unit_end, _clause_end(norm, unit_end, seg[1]))
+        right = norm[unit_end : clause[1]]
         for order, rule in rules:
             hit = _try_rule(ctx, rule, q, left, order, unit_end, right)
             if hit is not None and (best is None or hit.distance < best.distance):
@@ -346,7 +352,8 @@ def _try_rule(ctx: _Context, rule: Rule, q: Quantity, left: str, order: int, uni
     distances: list[int] = []
     if rule.before:
         scope = _tail(left, rule.before)
-        m = _last_match(rule.before, scope)
+        anchored = rule.before.pattern.endswith("$")  # its one match ends at the figure
+        m = rule.before.search(scope) if anchored else _last_match(rule.before, scope)
         if m:
             distances.append(len(scope) - m.end())
     if rule.after:
@@ -395,7 +402,7 @@ def _row(ctx: _Context, q: Quantity, hit: _Hit, sent: _Sentence, seg: tuple[int,
          left: str, out: list[_Found], ach: float | None) -> MetricRow:
     norm = ctx.norm
     qualifier = q.qualifier
-    if re.match(r"\s*trở lên", norm[hit.unit_end : hit.unit_end + 12]) or (
+    if _AT_LEAST.match(norm, hit.unit_end, hit.unit_end + 12) or (
         q.high is not None and qualifier == "exact"  # a range "200 - 300": its floor
     ):
         qualifier = "at_least"
@@ -487,11 +494,11 @@ def _detail(ctx: _Context, q: Quantity, hit: _Hit, sent: _Sentence, seg: tuple[i
 
 
 def _money_label(left: str, out: list[_Found]) -> str:
-    tail = re.split(r"[,;:]", left)[-1]
-    if re.search(r"trị giá\s*$", tail) and out and out[-1].row.metric == "gifts":
+    tail = _CLAUSE_SPLIT.split(left)[-1]
+    if _VALUE_OF.search(tail) and out and out[-1].row.metric == "gifts":
         prev = out[-1].row
         return f"trị giá {format_number(prev.value)} {prev.detail or prev.unit or ''}".strip()
-    if re.search(r"trị giá\s*$", tail):
+    if _VALUE_OF.search(tail):
         gift = next((f.row for f in reversed(out) if f.row.metric == "gifts"), None)
         if gift is not None:
             return f"trị giá {format_number(gift.value)} {gift.detail or gift.unit or ''}".strip()
@@ -512,7 +519,7 @@ def _award_detail(ctx: _Context, q: Quantity, hit: _Hit, sent: _Sentence, seg: t
         quoted = unit_text[unit_text.find(unit_text.strip("lượt ")[0]) :]
         suffix = _LEVEL_SUFFIX.match(rest)
         name = quoted.strip("“”\" ") + (suffix.group(0).rstrip() if suffix else "")
-    elif re.search(r"giỏi$", unit_text) or hit.rule.unit and _AWARD_NAME.fullmatch(unit_text):
+    elif _GOOD_END.search(unit_text) or hit.rule.unit and _AWARD_NAME.fullmatch(unit_text):
         suffix = _LEVEL_SUFFIX.match(rest)
         name = unit_text + (suffix.group(0).rstrip() if suffix else "")
     else:
@@ -521,7 +528,7 @@ def _award_detail(ctx: _Context, q: Quantity, hit: _Hit, sent: _Sentence, seg: t
     giver = _giver(ctx, sent, seg, q)
     kind = _RECIPIENT.search(unit_text) or _RECIPIENT.match(rest.strip().removeprefix("cho "))
     if name:
-        name = re.sub(r"^danh hiệu\s*", "", name).replace("“", "").replace("”", "").strip('" ')
+        name = _TITLE_WORD.sub("", name).replace("“", "").replace("”", "").strip('" ')
     parts = [p for p in (name or f"{unit_text} {_words(rest, 6)}".strip(), giver) if p]
     label = " ".join(parts)
     if kind:
@@ -539,7 +546,7 @@ def _giver(ctx: _Context, sent: _Sentence, seg: tuple[int, int], q: Quantity) ->
     for m in _sentence_orgs(ctx, sent):
         if m.start < seg[0] or m.end > end:
             continue
-        preceded = re.search(r"(?:được|của)\s*$", ctx.norm[max(0, m.start - 12) : m.start])
+        preceded = _GIVEN_BY.search(ctx.norm, max(0, m.start - 12), m.start)
         if m.canonical and (is_giver(ctx.norm, m, cfg) or preceded):
             return m.canonical
     return None

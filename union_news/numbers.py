@@ -126,10 +126,10 @@ def _is_year(raw: str, value: float) -> bool:
     return raw.isdigit() and len(raw) == 4 and 1900 <= value <= 2100
 
 
-def scan(text: str, start: int = 0, end: int | None = None) -> list[Quantity]:
-    """Every figure in ``text[start:end]`` with offsets into ``text``."""
+def scan(text: str, start: int = 0, end: int | None = None, *, lowered: bool = False) -> list[Quantity]:
+    """Every figure in ``text[start:end]`` with offsets into ``text`` (``lowered``: already lowercase)."""
     out: list[Quantity] = []
-    low = text.lower()
+    low = text if lowered else text.lower()
     if len(low) == len(text):  # match lowercased: IGNORECASE is slow on Vietnamese
         text = low
     for m in _MENTION.finditer(text, start, len(text) if end is None else end):
