@@ -131,6 +131,17 @@ def test_the_anchor_is_the_newest_mention_and_conflicts_are_against_the_chosen_v
     assert [x.article_url for x in fact.conflicts] == ["stale"]
 
 
+def test_two_values_in_one_article_are_parts_not_a_conflict():
+    # "12 giải thể thao và 8 hội diễn" gives two rows of one key in one article
+    sports, shows = m(12, "ba-vi", (2024, 3, 1)), m(8, "ba-vi", (2024, 3, 1))
+    fact = choose(KEY, [shows, sports])
+    assert (fact.value, fact.conflicts, fact.parts) == (12, [], [shows])
+    # another article agreeing with either part is no conflict; one agreeing with none is
+    fact = choose(KEY, [sports, shows, m(8, "old", (2023, 1, 1)), m(30, "odd", (2023, 2, 1))])
+    assert [x.article_url for x in fact.conflicts] == ["odd"]
+    assert [x.article_url for x in fact.parts] == ["ba-vi", "old"]
+
+
 def test_undated_articles_count_as_oldest_and_ties_are_stable():
     undated = Mention(7000, "zz-undated")
     dated = m(7100, "dated", (2020, 1, 1))
@@ -419,4 +430,66 @@ def test_refresh_all_rebuilds_from_scratch_and_a_failed_batch_leaves_facts_alone
     finally:
         broken.dispose()
     assert facts_by_key(wh) == before  # the rebuild rolled back with the batch
+    assert_consistent(wh)
+
+
+# --------------------------------------------------------------------------- the sample site
+
+
+@pytest.fixture(scope="module")
+def sample_batch():
+    """Every sample article rendered, cleaned and extracted by the real stages."""
+    from union_news.cleaning import clean_document
+    from union_news.extraction import extract_metrics
+    from union_news.sample_site import load_sample_articles, render_article_html
+
+    arts, rows, by_id = [], [], {}
+    for sample in load_sample_articles():
+        if sample.kind != "article":
+            continue
+        clean = clean_document(
+            render_article_html(sample),
+            url=f"http://sample.test{sample.path}",
+            content_type="text/html",
+        )
+        arts.append(clean)
+        rows.extend(extract_metrics(clean))
+        by_id[sample.id] = clean
+    return arts, rows, by_id
+
+
+def test_sample_site_repeat_rounded_and_conflict_cases(wh, sample_batch):
+    arts, rows, by_id = sample_batch
+    load(wh, *[(a, [r for r in rows if r.article_url == a.url]) for a in arts])
+    facts = facts_by_key(wh)
+
+    # 1019 and 1029 report Đông Anh's 2023 membership with the same figure
+    repeat = facts[("LĐLĐ huyện Đông Anh", "members_total", "2023", "")]
+    assert (repeat["value"], repeat["mentions"], repeat["rule"], repeat["conflicts"]) == (
+        12430,
+        2,
+        RULE_SAME,
+        0,
+    )
+    assert set(repeat["article_urls"]) == {by_id[1019].url, by_id[1029].url}
+
+    # 1023 says "trên 7.500", 1037 says 7.512: the exact figure wins whichever is newer
+    rounded = facts[("LĐLĐ huyện Sóc Sơn", "members_total", "2024", "")]
+    assert (rounded["value"], rounded["qualifier"], rounded["mentions"]) == (7512, "exact", 2)
+    rounded_is_newer = by_id[1023].published > by_id[1037].published
+    assert rounded["rule"] == (RULE_PRECISE if rounded_is_newer else RULE_RECENT)
+    assert rounded["chosen_url"] == by_id[1037].url
+
+    # 1026 (286 CĐCS) and 1035 (312 CĐCS) disagree beyond rounding
+    key = ("LĐLĐ quận Hoàng Mai", "unions_total", "2024", "")
+    conflict = facts[key]
+    newer, older = sorted((by_id[1026], by_id[1035]), key=lambda a: a.published, reverse=True)
+    assert conflict["conflicts"] == 1 and conflict["chosen_url"] == newer.url
+    listed = [c for c in conflicts_of(wh) if (c["organization"], c["metric"]) == key[:2]]
+    assert [(c["article_url"], c["fact_url"]) for c in listed] == [(older.url, newer.url)]
+    assert {c["value"] for c in listed} | {conflict["value"]} == {286, 312}
+    assert count_conflicts(wh, [key]) == 1
+    assert count_conflicts(wh) == len(
+        {(c["organization"], c["metric"], c["period"], c["detail"]) for c in conflicts_of(wh)}
+    )
     assert_consistent(wh)

@@ -35,10 +35,15 @@ Choosing the value (``Fact.rule``)
    interval wins: ``most_precise`` when it is narrower than the anchor (``trên 7.500`` in a new
    article, ``7.512`` in an older one -> 7512), else ``most_recent`` (the anchor itself).
 
-Mentions that agree with the chosen one *support* the fact (``mentions``, ``article_urls``); the
-others are its **conflicts** (``Fact.conflicts``). Pure logic: no I/O, no database; the database
-side is :func:`refresh_facts` / :func:`count_conflicts` (SQLAlchemy Core on the warehouse tables,
-imported inside the functions so that this module stays importable on its own).
+Mentions that agree with the chosen one *support* the fact (``mentions``, ``article_urls``).
+A mention of *another* article that agrees with no figure of the chosen article is a
+**conflict** (``Fact.conflicts``). Different values for one key inside a single article are not
+a conflict: the catalog keeps one row per figure and merges an article's repeats, so two values
+there are two parts (``12 giải thể thao và 8 hội diễn``), set aside in ``Fact.parts``; the
+larger one stands for the article.
+
+Pure logic: no I/O. The database side is :func:`refresh_facts` / :func:`count_conflicts`
+(SQLAlchemy Core on the warehouse tables, imported inside the functions).
 """
 
 from __future__ import annotations
@@ -100,6 +105,7 @@ class Fact:
     chosen: Mention
     supporting: list[Mention] = field(default_factory=list)  # most recent first
     conflicts: list[Mention] = field(default_factory=list)  # most recent first
+    parts: list[Mention] = field(default_factory=list)  # neither: other figures of one article
 
     @property
     def mentions(self) -> int:
@@ -190,9 +196,16 @@ def choose(key: FactKey, mentions: Sequence[Mention]) -> Fact:
     # narrowest interval wins; ties go to the most recent (stable sort keeps recency order)
     chosen = min(compatible, key=width)
     rule = RULE_PRECISE if width(chosen) < width(anchor) else RULE_RECENT
-    supporting = [m for m in ordered if agree(m, chosen)]
-    conflicts = [m for m in ordered if not agree(m, chosen)]
-    return Fact(key, chosen.value, chosen.qualifier, rule, chosen, supporting, conflicts)
+    own = [m for m in ordered if m.article_url == chosen.article_url]
+    supporting, conflicts, parts = [], [], []
+    for m in ordered:
+        if agree(m, chosen):
+            supporting.append(m)
+        elif m.article_url == chosen.article_url or any(agree(m, x) for x in own):
+            parts.append(m)
+        else:
+            conflicts.append(m)
+    return Fact(key, chosen.value, chosen.qualifier, rule, chosen, supporting, conflicts, parts)
 
 
 def build_facts(mentions: Iterable[tuple[FactKey, Mention]]) -> dict[FactKey, Fact]:
