@@ -11,6 +11,8 @@ connection reset and a 404. Tests add their own listing pages, feeds and sitemap
 from __future__ import annotations
 
 import contextlib
+import functools
+import gzip
 import socket
 import struct
 import threading
@@ -323,7 +325,19 @@ def _reset_once(h: Any, site: FaultSite, hit: Hit) -> None:
         _ok_page(h, site, hit)
 
 
+@functools.lru_cache(maxsize=2)
+def gzip_bomb(size: int) -> bytes:
+    """``size`` bytes of HTML gzipped to a few kilobytes (cached: compressing takes a while)."""
+    return gzip.compress(b"<p>" + b"0" * size, compresslevel=6)
+
+
+def _gzip_bomb(h: Any, site: FaultSite, hit: Hit) -> None:
+    body = gzip_bomb(site.huge_bytes)
+    h.send(200, body, dict(_HTML, **{"Content-Encoding": "gzip"}), hit)
+
+
 _FAULTS: dict[str, Any] = {
+    "/gzip-bomb": _gzip_bomb,
     "/robots.txt": _robots,
     "/429": _too_many,
     "/429-forever": _too_many_forever,

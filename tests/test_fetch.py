@@ -7,7 +7,7 @@ import time
 import pytest
 
 from tasks.fetch import fetch_all, fetch_pages
-from tests.faultsite import ETAG, LAST_MODIFIED, VI_TEXT, FaultSite
+from tests.faultsite import ETAG, LAST_MODIFIED, VI_TEXT, FaultSite, gzip_bomb
 from union_news import fetching
 from union_news.fetching import Fetcher, decode_body, is_private_address
 from union_news.models import Candidate, FetchedPage, FetchFailure
@@ -374,3 +374,15 @@ def test_connection_landing_on_a_private_address_is_refused(site, monkeypatch):
         f.settings["obey_robots"] = False
         got = failure(f.fetch(site.url("/ok/a.html")), "private_address")
         assert "connected to private address 127.0.0.1" in got.detail
+
+
+def test_gzip_bomb_is_aborted_on_decoded_size(site, fetcher):
+    assert len(gzip_bomb(site.huge_bytes)) < 100_000  # built before the clock runs
+    got = failure(fetcher.fetch(site.url("/gzip-bomb")), "too_large")
+    assert got.attempts == 1
+
+
+def test_settings_sections_or_flat_keys():
+    assert fetching.fetch_settings({"fetch": {"max_bytes": 7}})["max_bytes"] == 7
+    assert fetching.fetch_settings({"max_bytes": 9, "unknown": 1})["max_bytes"] == 9
+    assert fetching.fetch_settings(None)["max_redirects"] == 5

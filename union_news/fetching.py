@@ -88,11 +88,15 @@ FETCH_FALLBACKS: dict[str, Any] = {
 
 
 def fetch_settings(settings: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The ``[fetch]`` settings: fallbacks, then defaults.toml/env, then ``settings['fetch']``."""
+    """The ``[fetch]`` settings: fallbacks, then defaults.toml/env, then ``settings['fetch']``
+    (or, when ``settings`` has no sections, its ``[fetch]`` keys)."""
     merged = dict(FETCH_FALLBACKS)
     merged.update(load_settings().get("fetch", {}))
     if settings:
-        merged.update((settings.get("fetch") or {}) if "fetch" in settings else {})
+        if "fetch" in settings:  # a whole settings dict, like load_settings() returns
+            merged.update(settings.get("fetch") or {})
+        else:  # just [fetch] keys
+            merged.update({k: v for k, v in settings.items() if k in FETCH_FALLBACKS})
     ua = str(merged.get("user_agent") or DEFAULT_USER_AGENT)
     merged["user_agent"] = ua.replace("{version}", __version__)
     return merged
