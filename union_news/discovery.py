@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -61,6 +62,7 @@ class DiscoveryResult:
 # -- URLs ----------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=8192)
 def normalize_url(url: str, base: str | None = None) -> str | None:
     """Absolute, courlan-normalised URL without fragment; None for non-http(s) links."""
     url = (url or "").strip()
