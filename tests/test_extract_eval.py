@@ -50,15 +50,22 @@ def test_gate_passes_on_seeds_and_sample_site(extract_eval: ModuleType) -> None:
     assert seeds["f1"] >= extract_eval.BARS["f1"] and seeds["target_agreement"] == 1.0
 
 
-def test_main_exits_zero_with_gate(extract_eval: ModuleType, capsys: pytest.CaptureFixture[str]) -> None:
+def test_main_exits_zero_with_gate(
+    extract_eval: ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
     shared = _shared_or_skip()
     assert extract_eval.main(["--gate", "--quiet", "--no-sample", "--shared", str(shared)]) == 0
     assert '"gate_failures": []' in capsys.readouterr().out
 
 
 def test_gate_reports_a_wrong_sample_article(extract_eval: ModuleType) -> None:
-    seeds = {"f1": 1.0, "precision": 1.0, "org_agreement": 1.0, "target_agreement": 1.0,
-             "detail_missing": 0}
+    seeds = {
+        "f1": 1.0,
+        "precision": 1.0,
+        "org_agreement": 1.0,
+        "target_agreement": 1.0,
+        "detail_missing": 0,
+    }
     sample = {"articles": 3, "articles_exact": 2, "detail_missing": 0}
     assert extract_eval.gate(seeds, sample) == ["sample site: 1 articles not exact"]
     assert extract_eval.gate({**seeds, "f1": 0.9}, None) == ["seeds f1 0.9 < 0.97"]
