@@ -491,21 +491,30 @@ class Warehouse:
         with self._tx("reading the quarantine", write=False) as conn:
             return [dict(r._mapping) for r in conn.execute(query)]
 
-    def snapshot(self, ignore: Iterable[str] = ()) -> dict[str, list[tuple]]:
-        """Every table's rows as sorted tuples (lineage times and run ids left out, and any
-        column named in ``ignore``): for comparing two warehouses."""
-        volatile = {
-            "loaded_at",
-            "stored_at",
-            "updated_at",
-            "resolved_at",
-            "flow_run_id",
-            "run_id",
-            *ignore,
-        }
+    def snapshot(self, lineage: bool = False, ignore: Iterable[str] = ()) -> dict[str, list[tuple]]:
+        """Every table's rows as sorted tuples, for comparing two warehouses or two moments
+        (the warehouse's tables and any derived table registered on the same metadata).
+
+        Without ``lineage`` the columns that differ between two equal loads (load and update
+        times, run ids) are left out; columns named in ``ignore`` always are."""
+        volatile = set(ignore)
+        if not lineage:
+            volatile |= {
+                "loaded_at",
+                "stored_at",
+                "updated_at",
+                "resolved_at",
+                "flow_run_id",
+                "run_id",
+                "at",
+            }
+        from sqlalchemy import inspect
+
         out: dict[str, list[tuple]] = {}
         with self._tx("reading a snapshot", write=False) as conn:
-            for name in TABLES:
+            present = set(inspect(conn).get_table_names())
+            names = [*TABLES, *sorted(n for n in metadata.tables if n not in TABLES)]
+            for name in (n for n in names if n in present):
                 table = metadata.tables[name]
                 cols = [c for c in table.c if c.name not in volatile]
                 rows = conn.execute(select(*cols)).all()
@@ -684,7 +693,15 @@ class Warehouse:
                 conn, a.c.url, articles, a.c.content_hash, a.c.extractor_version
             )
         }
-        fetched = {p.url: p.fetched_at for p in batch.pages}
+        fetched = {p.url: p.fetched_at for p in batch.pages if p.fetched_at is not None}
+        missing = [u for u in articles if u not in fetched]
+        if missing:  # reprocessing: the fetch time is the stored page's
+            p = RawPage.__table__
+            fetched.update(
+                (x.url, x.fetched_at)
+                for x in self._existing(conn, p.c.url, missing, p.c.fetched_at)
+            )
+        sources = {u: a.source or batch.source for u, a in articles.items()}
         new_values: list[dict[str, Any]] = []
         replace: list[str] = []
         compare: list[str] = []
@@ -741,7 +758,8 @@ class Warehouse:
         new_urls = {v["url"] for v in new_values}
         for url in sorted(new_urls):
             to_insert.extend(
-                _row_values(k, m, batch, version, now) for k, m in rows.get(url, {}).items()
+                _row_values(k, m, batch, version, now, sources[url])
+                for k, m in rows.get(url, {}).items()
             )
         # Unchanged articles: normally nothing to do; rows that differ (another validation
         # outcome) are put right key by key.
@@ -755,7 +773,7 @@ class Warehouse:
                 stats.rows_unchanged += len(present[url] & set(wanted))
                 stale.extend(sorted(present[url] - set(wanted)))
                 to_insert.extend(
-                    _row_values(k, m, batch, version, now)
+                    _row_values(k, m, batch, version, now, sources[url])
                     for k, m in wanted.items()
                     if k not in present[url]
                 )
@@ -897,7 +915,7 @@ def _rows_by_article(
 
 
 def _row_values(
-    key: str, row: MetricRow, batch: LoadBatch, version: str, now: datetime
+    key: str, row: MetricRow, batch: LoadBatch, version: str, now: datetime, source: str | None
 ) -> dict[str, Any]:
     return {
         "row_key": key,
@@ -914,7 +932,7 @@ def _row_values(
         "evidence": row.evidence,
         "evidence_start": row.evidence_start,
         "evidence_end": row.evidence_end,
-        "source": batch.source,
+        "source": source,
         "flow_run_id": batch.run_id,
         "extractor_version": version,
         "loaded_at": now,
