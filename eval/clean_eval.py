@@ -173,6 +173,8 @@ def eval_sample(verbose: bool) -> dict[str, Any] | None:
     profile = load_profile("sample", base_url=base)
     leaks = lost = pages = 0
     for sa in load_sample_articles():
+        if getattr(sa, "kind", "article") != "article":
+            continue  # special pages (no_article) are refused by clean, not scored
         html = render_article_html(sa)
         url = f"{base}/{str(sa.path).lstrip('/')}"
         art = clean_document(html, url=url, profile=profile, content_type="text/html")

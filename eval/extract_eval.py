@@ -166,6 +166,8 @@ def run_sample(quiet: bool) -> dict[str, Any] | None:
     score = Score()
     exact = total = 0
     for art in load_sample_articles():
+        if getattr(art, "kind", "article") != "article":
+            continue  # special pages (no_article) never reach extraction
         html = render_article_html(art)
         url = f"http://sample.test{getattr(art, 'path', '/')}"
         article = clean_document(html, url=url, content_type="text/html")

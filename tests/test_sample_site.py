@@ -44,7 +44,7 @@ def test_every_article_file_loads_and_validates(sample_articles):
     for a in sample_articles:
         assert a.path == f"/{a.slug}-{a.id}.html"
         assert str(a.published.tzinfo) == "Asia/Ho_Chi_Minh"
-        assert datetime(2024, 1, 5) <= a.published.replace(tzinfo=None) <= datetime(2024, 6, 29)
+        assert datetime(2024, 1, 1) <= a.published.replace(tzinfo=None) < datetime(2025, 1, 1)
         assert a.related_titles, f"{a.id}: no related headlines on the page"
         for row in a.expected:
             assert row.metric in metrics
@@ -53,8 +53,14 @@ def test_every_article_file_loads_and_validates(sample_articles):
                 assert row.detail, f"{a.id}: {row.metric} {row.value} without detail"
         if a.kind == "article":
             assert a.paragraphs[0] == a.lead and len(a.paragraphs) >= 3
-    # the default list is what cleans to an article; special pages come on request
-    assert [a.id for a in load_sample_articles()] == [
+    paths = {a.id: a.path for a in sample_articles}
+    for a in sample_articles:
+        for item in [*a.related_top, *(i for b in a.related_bottom for i in b.items)]:
+            if item.id is not None:
+                assert item.id in paths, f"{a.id}: related item names unknown id {item.id}"
+                assert item.path == paths[item.id]
+    assert "no_article" in {a.kind for a in sample_articles}
+    assert [a.id for a in load_sample_articles(kinds=("article",))] == [
         a.id for a in sample_articles if a.kind == "article"
     ]
 
@@ -110,11 +116,9 @@ def test_cleaned_pages_keep_the_body_and_leak_no_related_headline(sample_article
     base = "http://127.0.0.1:8000"
     profile = load_profile("sample", base_url=base)
     for a in sample_articles:
-        page = render_article_html(a, base)
-        if a.kind == "no_article":
-            with pytest.raises(CleaningError):
-                clean_document(page, url=base + a.path, profile=profile, content_type="text/html")
+        if a.kind != "article":
             continue
+        page = render_article_html(a, base)
         art = clean_document(page, url=base + a.path, profile=profile, content_type="text/html")
         body = norm(art.text)
         leaked = [t for t in a.related_titles if norm(t) in body]
@@ -123,6 +127,18 @@ def test_cleaned_pages_keep_the_body_and_leak_no_related_headline(sample_article
         assert art.paragraphs == a.paragraphs, a.path
         assert art.title == a.title and art.author == a.author
         assert art.published == a.published.replace(tzinfo=None)
+
+
+def test_a_page_without_article_text_is_refused_by_the_cleaner(sample_articles):
+    base = "http://127.0.0.1:8000"
+    profile = load_profile("sample", base_url=base)
+    special = [a for a in sample_articles if a.kind == "no_article"]
+    assert special
+    for a in special:
+        page = render_article_html(a, base)
+        assert a.captions and not a.paragraphs
+        with pytest.raises(CleaningError):
+            clean_document(page, url=base + a.path, profile=profile, content_type="text/html")
 
 
 # --- serving --------------------------------------------------------------------------------

@@ -21,4 +21,4 @@ def sample_articles() -> list[object]:
     """Every sample page, special kinds (``no_article``) included, by id."""
     from union_news.sample_site import load_sample_articles
 
-    return load_sample_articles(include_special=True)
+    return load_sample_articles()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import zlib
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -268,9 +269,8 @@ def load_article(path: Path, metrics: set[str] | None = None) -> dict[str, Any]:
 
 
 def _resolve(raw: dict[str, Any], by_id: dict[int, dict[str, Any]]) -> RelatedItem:
+    # an id missing from the loaded set (a partial articles_dir) is a dead link, like a title
     target = by_id.get(raw["id"]) if raw["id"] is not None else None
-    if raw["id"] is not None and target is None:
-        raise SampleFormatError(f"related item {raw['title']!r} names unknown id {raw['id']}")
     path = article_path(target["slug"], target["id"]) if target else _dead_path(raw["title"])
     published = raw["time"] or (target["published"] if target else None)
     return RelatedItem(raw["title"], path, raw["teaser"], published, raw["id"])
@@ -322,14 +322,13 @@ def _load_all(directory: str) -> tuple[SampleArticle, ...]:
 
 
 def load_sample_articles(
-    articles_dir: str | Path | None = None, *, include_special: bool = False
+    articles_dir: str | Path | None = None, *, kinds: Collection[str] | None = None
 ) -> list[SampleArticle]:
-    """The sample articles, by id; validated (see FORMAT.md), raising SampleFormatError.
+    """Every page of the sample site by id, validated (see FORMAT.md; SampleFormatError).
 
-    By default only real articles (kind ``article``): every one of them cleans to a body and
-    extracts to exactly its ``expected`` rows. ``include_special=True`` adds the special pages
-    (kind ``no_article``, ...) that the site also serves and lists.
+    Special pages come too (kind ``no_article``: a page a cleaner must refuse); pass
+    ``kinds=("article",)`` for the pages that clean to a body and extract exactly ``expected``.
     """
     directory = Path(articles_dir) if articles_dir is not None else ARTICLES_DIR
     articles = list(_load_all(str(directory.resolve())))
-    return articles if include_special else [a for a in articles if a.kind == "article"]
+    return articles if kinds is None else [a for a in articles if a.kind in kinds]

@@ -81,9 +81,7 @@ class SampleSite:
         self.per_page = per_page
         self.host = host
         self.port = port
-        self.articles: list[SampleArticle] = load_sample_articles(
-            articles_dir, include_special=True
-        )
+        self.articles: list[SampleArticle] = load_sample_articles(articles_dir)
         self.requests: list[RequestRecord] = []
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
