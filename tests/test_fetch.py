@@ -221,16 +221,20 @@ def test_robots_crawl_delay_is_honoured():
             for i in range(4):
                 page(f.fetch(site.url(f"/ok/{i}.html")))
             assert f.delay_for(site.url("/")) == pytest.approx(0.3)
-        gaps = _gaps(site)
-        assert len(gaps) == 4 and min(gaps[1:]) >= 0.29
+            sent = f.stats.request_times[site.base_url]
+        assert min(b - a for a, b in zip(sent[1:], sent[2:], strict=False)) >= 0.3 - 1e-6
+        gaps = _gaps(site)  # arrival times on the server jitter by a few ms
+        assert len(gaps) == 4 and min(gaps[1:]) >= 0.27
 
 
 def test_min_delay_between_requests_to_a_host(site):
     with Fetcher(profile(min_delay=0.2), FAST) as f:
         for i in range(4):
             page(f.fetch(site.url(f"/ok/{i}.html")))
+        sent = f.stats.request_times[site.base_url]
+    assert min(b - a for a, b in zip(sent, sent[1:], strict=False)) >= 0.2 - 1e-6
     gaps = _gaps(site)
-    assert len(gaps) == 4 and min(gaps) >= 0.19  # robots.txt counts as a request too
+    assert len(gaps) == 4 and min(gaps) >= 0.17  # robots.txt counts as a request too
 
 
 def test_default_delay_is_one_second_for_real_sites():
