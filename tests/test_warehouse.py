@@ -654,3 +654,24 @@ def test_a_password_never_appears_in_errors_logs_or_reprs(caplog, tmp_path):
     result = CliRunner().invoke(app, ["db", "status", "--warehouse", url])
     assert result.exit_code == 1
     assert secret not in result.output and "***" in result.output
+
+
+# --------------------------------------------------------------------------- the fixtures
+
+
+def test_postgres_tests_skip_on_a_laptop_and_fail_in_ci(monkeypatch):
+    from tests.plugins import db
+
+    monkeypatch.setattr(db, "PG_URL", "postgresql+psycopg://postgres:pw@127.0.0.1:1/test")
+    db._pg_problem.cache_clear()
+    try:
+        monkeypatch.delenv("CI", raising=False)
+        with pytest.raises(pytest.skip.Exception) as skipped:
+            db.require_postgres()
+        assert "is not reachable" in str(skipped.value) and ":pw@" not in str(skipped.value)
+        monkeypatch.setenv("CI", "true")
+        with pytest.raises(pytest.fail.Exception) as failed:
+            db.require_postgres()
+        assert "CI=true" in str(failed.value)
+    finally:
+        db._pg_problem.cache_clear()
