@@ -39,11 +39,13 @@ _MULT = r"(?:nghìn|ngàn|triệu|tỷ|tỉ)"
 _QUAL = "|".join(sorted(map(re.escape, QUALIFIERS_BEFORE), key=len, reverse=True))
 _VALID = re.compile(r"(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?\Z")
 
+_MAX_NUMBER_CHARS = 40
 _GLUE = frozenset("_.,/:-")
 _CODE_NEXT = frozenset("/-:")
 _QUAL_BEFORE = re.compile(rf"(?<![\w])(?:{_QUAL})\s+\Z")
 _MENTION = re.compile(
     rf"""
+    (?<!\d)(?<!\d[.,])  # not inside a digit chain: no quadratic rescans of 1.2.3.4...x
     (?P<num>{_NUM})(?![^\WđĐ]|[.,]\d)
     (?:\s*/\s*(?P<den>{_NUM})(?![\w/]))?
     (?:\s*(?:-|–|đến)\s*(?P<hi>{_NUM})(?![\w/]))?
@@ -77,6 +79,8 @@ class Quantity:
 def parse_number(text: str) -> float | None:
     """``13.855`` -> 13855, ``91,66`` -> 91.66, ``01`` -> 1; ``4.0`` (not Vietnamese) -> None."""
     text = text.strip()
+    if len(text) > _MAX_NUMBER_CHARS:
+        return None  # no count or amount is written with this many digits (and int() refuses)
     if text.isdigit():
         return int(text)
     if not _VALID.match(text):
