@@ -10,7 +10,7 @@ SQLite goes to a temporary file (WAL); PostgreSQL to a schema of its own in the 
 by ``--pg`` (default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``), dropped afterwards,
 and is reported as ``null`` when no server answers. Ends with one JSON line.
 
-    uv run python bench/load.py [--articles 2000] [--rows 10] [--batch 50] [--pg URL|none]
+    uv run python bench/load.py [--articles 1000] [--rows 10] [--batch 50] [--pg URL|none]
 """
 
 from __future__ import annotations
@@ -173,7 +173,7 @@ def drop_schema(base: str, schema: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--articles", type=int, default=2000)
+    ap.add_argument("--articles", type=int, default=1000)
     ap.add_argument("--rows", type=int, default=10, help="metric rows per article")
     ap.add_argument("--batch", type=int, default=50, help="articles per transaction")
     ap.add_argument("--pg", default=PG_DEFAULT, help="PostgreSQL URL, or 'none'")
