@@ -171,7 +171,7 @@ def running_server(home: Path) -> Iterator[PrefectServer]:
                           "--port", str(port)], env, logs / "server.log")
     server.processes.append(proc)
     try:
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 240  # ~9 s on an idle machine; far more under load
         while not server.healthy():
             if proc.poll() is not None or time.monotonic() > deadline:
                 tail = (logs / "server.log").read_text(errors="replace")[-3000:]
