@@ -54,9 +54,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Engine, case, delete, func, insert, select, tuple_
+from sqlalchemy import Connection, Engine, case, delete, func, insert, or_, select, tuple_
 
 ROUND_MIN = 1000  # an exact figure below this is never read as rounded
 ROUND_MIN_UNIT = 100  # ... nor one with fewer than two trailing zeros
@@ -125,6 +126,7 @@ class Fact:
         return bool(self.conflicts)
 
 
+@lru_cache(maxsize=65536)
 def rounding_unit(value: float) -> float:
     """Place value of the last non-zero digit: 7500 -> 100, 7512 -> 1, 91.66 -> 0.01, 0 -> 1."""
     if value == 0 or not math.isfinite(value):
@@ -138,6 +140,7 @@ def is_round(value: float) -> bool:
     return abs(value) >= ROUND_MIN and rounding_unit(value) >= ROUND_MIN_UNIT
 
 
+@lru_cache(maxsize=65536)
 def interval(value: float, qualifier: str = "exact") -> tuple[float, float]:
     """The true values a mention is compatible with (see the module's tolerance table)."""
     v = float(value)
@@ -319,13 +322,16 @@ def load_mentions(
     elif not wanted:
         return []
     else:
-        pairs = sorted({(k[1], k[0]) for k in wanted})
-        results = (
-            conn.execute(
-                base.where(tuple_(m.c.metric, func.coalesce(m.c.organization, "")).in_(chunk))
+        # metric IN (...) AND organization IN (...): the (metric, organization, period) index
+        # serves it; the exact keys are picked out below.
+        metrics = m.c.metric.in_(sorted({k[1] for k in wanted}))
+        orgs = sorted({k[0] for k in wanted if k[0]})
+        stmts = [base.where(metrics, m.c.organization.in_(chunk)) for chunk in _chunks(orgs, 900)]
+        if any(not k[0] for k in wanted):
+            stmts.append(
+                base.where(metrics, or_(m.c.organization.is_(None), m.c.organization == ""))
             )
-            for chunk in _chunks(pairs)
-        )
+        results = (conn.execute(stmt) for stmt in stmts)
     out = []
     for result in results:
         for r in result:
