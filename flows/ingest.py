@@ -13,13 +13,12 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed
-from tasks.discover import discover_candidates
-from tasks.fetch import fetch_pages
-from tasks.load import load_batch
-from union_news.warehouse import Warehouse
 
 from tasks.clean import clean_pages
+from tasks.discover import discover_candidates
 from tasks.extract import extract_articles
+from tasks.fetch import fetch_pages
+from tasks.load import load_batch
 from tasks.validate import validate
 from union_news.models import Candidate
 from union_news.pipeline import RunSummary, chunks, in_window, window_label
@@ -27,6 +26,7 @@ from union_news.profiles import load_profile
 from union_news.secrets import mask_url
 from union_news.settings import load_settings
 from union_news.settings import warehouse_url as resolve_warehouse_url
+from union_news.warehouse import Warehouse
 from union_news.windows import window_for_scheduled_run
 
 
@@ -145,8 +145,11 @@ def _run_batch(number, batch, profile, validators, since, until, warehouse, run_
     summary.out_of_window += len(articles) - len(kept)
     summary.cleaned += len(articles)
     summary.clean_failed += len(clean_quarantine)
-    kept_urls = {a.url for a in kept}
-    pages = [p for p in changed if p.url in kept_urls or p.final_url in kept_urls]
+    # Raw pages are stored (with their validators, so the next run gets a 304) only when they were
+    # fully processed: articles inside the window and pages that hold no article. A page outside
+    # the window is not stored, or a later run with a wider window would skip it as unchanged.
+    processed = {a.url for a in kept} | {q.article_url for q in clean_quarantine}
+    pages = [p for p in changed if p.url in processed or p.final_url in processed]
 
     rows = extract_articles.with_options(
         task_run_name=f"extract {host} batch {number} ({len(kept)} articles)"

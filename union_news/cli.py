@@ -38,6 +38,8 @@ def _quiet_prefect_defaults() -> None:
     """Sensible defaults for a local run; a user's own settings win."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    # the local API boots in ~10 s on an idle machine; give a busy one room before giving up
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 
 def _parse_day(value: str | None, name: str) -> date | None:

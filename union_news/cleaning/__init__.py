@@ -28,6 +28,7 @@ _HTML_SNIFF = re.compile(
     r"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|meta|div|p|article)\b", re.I | re.S
 )
 _MIN_TEXT_CHARS = 40
+MAX_PAGE_CHARS = 5_000_000  # the fetch stage's default max_bytes: larger pages are refused
 
 
 class CleaningError(ValueError):
@@ -63,6 +64,10 @@ def clean_document(
     """
     if content is None or not content.strip():
         raise CleaningError("empty page")
+    if len(content) > MAX_PAGE_CHARS:
+        raise CleaningError(
+            f"page too large: {len(content):,} characters (limit {MAX_PAGE_CHARS:,})"
+        )
     cfg, keys = _settings(profile)
     published = canonical = None
     related_links: list[str] = []
@@ -74,7 +79,10 @@ def clean_document(
         cleaned, published = result.cleaned, result.published
         canonical, related_links = result.canonical_url, result.related_links
     else:
-        cleaned = clean_plain_text(content, keys)
+        try:
+            cleaned = clean_plain_text(content, keys)
+        except ValueError as exc:
+            raise CleaningError(str(exc)) from exc
         published = parse_date(cleaned.dateline)
     text = "\n".join(cleaned.body)
     if len(text) < _MIN_TEXT_CHARS:

@@ -51,6 +51,13 @@ _INLINE = frozenset(
 )
 _INLINE_TEXT = frozenset(["a", "span", "strong", "b", "em", "i", "u", "small", "font"])
 _MIN_BODY_CHARS = 200
+# Hostile-input limits (real news pages: under 2,000 elements, a 20-level deep tree, class
+# names of a few dozen characters). Above MAX_ELEMENTS the page is refused with a reason:
+# extraction time grows with the element count (100,000 empty <p> took 14 s).
+MAX_ELEMENTS = 20_000
+MAX_ATTRIBUTE_CHARS = 2_000  # longer values are cut (readability regexes scan class/id)
+_MAX_JSONLD_CHARS = 100_000
+_MAX_HEADING_CHECKS = 30  # related-heading candidates whose preceding text is measured
 _BOX_TAGS = frozenset(["div", "section", "aside", "ul", "ol", "nav"])
 
 
@@ -62,6 +69,7 @@ class PageParts:
     related_titles: list[str] = field(default_factory=list)
     related_links: list[str] = field(default_factory=list)
     lead: str | None = None
+    _seen_titles: set[str] = field(default_factory=set, repr=False)
 
 
 def parse_html(content: str) -> HtmlElement:
@@ -70,6 +78,20 @@ def parse_html(content: str) -> HtmlElement:
     if tree is None:
         raise ValueError("not parseable as HTML")
     return tree
+
+
+def defuse(tree: HtmlElement) -> None:
+    """Refuse pages with more than ``MAX_ELEMENTS`` elements; cut overlong attribute values."""
+    count = 0
+    for el in tree.iter():
+        count += 1
+        if count > MAX_ELEMENTS:
+            raise ValueError(f"page too complex: more than {MAX_ELEMENTS:,} HTML elements")
+        if not isinstance(el.tag, str):
+            continue  # comments, processing instructions
+        for name, value in el.attrib.items():
+            if len(value) > MAX_ATTRIBUTE_CHARS:
+                el.set(name, value[:MAX_ATTRIBUTE_CHARS])
 
 
 def _text(el: HtmlElement) -> str:
@@ -139,8 +161,9 @@ class HeadMeta:
                 break
         out.canonical = out.canonical or out.meta.get("og:url")
         for el in tree.iter("script"):
-            if el.get("type") == "application/ld+json" and el.text:
-                out.jsonld.append(el.text)
+            text = el.text
+            if el.get("type") == "application/ld+json" and text and len(text) <= _MAX_JSONLD_CHARS:
+                out.jsonld.append(text)
         return out
 
 
@@ -231,10 +254,10 @@ def _author(tree: HtmlElement, head: HeadMeta, cfg: dict[str, Any]) -> str | Non
         if '"author"' not in script:
             continue
         try:
-            data = json.loads(script)
-        except ValueError:
+            name = _jsonld_author(json.loads(script))
+        except (ValueError, RecursionError):  # broken or absurdly nested JSON-LD
             continue
-        if name := _jsonld_author(data):
+        if name:
             return name
     return None
 
@@ -346,7 +369,8 @@ def _take_related_blocks(tree: HtmlElement, cfg: dict[str, Any], parts: PagePart
 def _collect_links(el: HtmlElement, parts: PageParts) -> None:
     for a in el.iter("a"):
         title = _headline(a)
-        if title and title not in parts.related_titles:
+        if title and title not in parts._seen_titles:
+            parts._seen_titles.add(title)
             parts.related_titles.append(title)
             parts.related_links.append(a.get("href"))
 
@@ -397,12 +421,16 @@ def _cut_from_related_headings(
     and enough paragraph text precedes it (so a sidebar box printed before the article is not
     taken for the end of the article).
     """
+    checks = 0
     for heading in _heading_elements(tree, low_html, headings):
         block = heading
         while block.tag in _INLINE_TEXT and block.getparent() is not None:
             block = block.getparent()
         if block.tag in ("body", "html") or len(_text(block)) > 40 or _in_non_content(heading):
             continue
+        checks += 1
+        if checks > _MAX_HEADING_CHECKS:  # each check walks the page: a flood of headings
+            return
         before = sum(len(t) for t in _SENTENCES_BEFORE(heading))
         if before < _MIN_TEXT_BEFORE_CUT:
             continue
@@ -507,6 +535,7 @@ def clean_html(
     content: str, url: str | None, cfg: dict[str, Any], keys: frozenset[str]
 ) -> HtmlResult:
     tree = parse_html(content)
+    defuse(tree)
     head = HeadMeta.read(tree)
     title = _title(tree, head, cfg) or ""
     author = _author(tree, head, cfg)
@@ -515,6 +544,7 @@ def clean_html(
     parts = prune(tree, cfg, content)
     lead = parts.lead
     lines = _extract_lines(tree, cfg, url)
+    rules.check_text_size(sum(len(x) for x in lines), title)
     lines = _drop_title_lines(lines, title)
     if lead and rules.norm(lead)[:80] not in rules.norm(" ".join(lines[:5])):
         lines.insert(0, lead)

@@ -29,6 +29,12 @@ DEFAULT_RELATED_HEADINGS: tuple[str, ...] = (
     "Bài viết liên quan",
 )
 
+# Hostile-input limits: a news article's text is under 50,000 characters and its title under
+# 300; far longer text is not an article and would only cost time (line rules, extraction).
+MAX_TEXT_CHARS = 300_000
+MAX_TITLE_CHARS = 2_000
+_MAX_GLUED_CHARS = 3_000  # several run-together headlines are a few hundred characters
+
 SENTENCE_END = ".!?…:;"
 CLOSING = "\"'”’»)]"
 _WS = re.compile(r"\s+")
@@ -92,6 +98,16 @@ _CONTINUERS = frozenset(
 # common nouns Vietnamese capitalises inside a sentence (feasts, seasons, honorifics): a
 # capital here rarely starts a new headline
 _MIDSENTENCE_CAPITALS = frozenset({"Tết", "Xuân", "Đảng", "Bác"})
+
+
+def check_text_size(text_chars: int, title: str | None = None) -> None:
+    """Raise ``ValueError`` (with the reason) for a text or title too long to be an article."""
+    if text_chars > MAX_TEXT_CHARS:
+        raise ValueError(
+            f"text too long for an article: {text_chars:,} characters (limit {MAX_TEXT_CHARS:,})"
+        )
+    if title and len(title) > MAX_TITLE_CHARS:
+        raise ValueError(f"title too long: {len(title):,} characters (limit {MAX_TITLE_CHARS:,})")
 
 
 def norm(text: str) -> str:
@@ -217,7 +233,7 @@ def looks_like_glued_headlines(
     glued headlines whatever its shape.
     """
     s = line.strip()
-    if len(s) < 40 or has_inner_sentence_break(s):
+    if len(s) < 40 or len(s) > _MAX_GLUED_CHARS or has_inner_sentence_break(s):
         return False
     known = [norm(t) for t in known_titles if len(t) >= 20]
     if known:

@@ -216,7 +216,11 @@ def _add_related(out: Cleaned, titles: list[str], keys: set[str]) -> None:
 
 
 def clean_plain_text(content: str, keys: frozenset[str]) -> Cleaned:
-    """Title, body, byline, captions and related headlines of an extracted text page."""
+    """Title, body, byline, captions and related headlines of an extracted text page.
+
+    Raises ``ValueError`` for a text too long to be an article (``rules.MAX_TEXT_CHARS``).
+    """
+    rules.check_text_size(len(content))
     lines, blank_separated = _lines(content)
     title, start = split_title(lines)
     return clean_body_lines(lines[start:], title, keys, blank_separated=blank_separated)
