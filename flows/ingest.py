@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from prefect import flow, get_run_logger
-from prefect.artifacts import create_table_artifact
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed
 
@@ -107,6 +107,7 @@ def ingest(
         _run_batch(0, [], profile, validators, since, until, warehouse, run_id, summary,
                    discovery_failures)
 
+    _publish_quality(warehouse, summary)
     summary.finish()
     _publish_summary(summary)
     failed = summary.quality_failed_batches > 0
@@ -164,6 +165,7 @@ def _run_batch(number, batch, profile, validators, since, until, warehouse, run_
         warehouse, pages, report.articles_ok, report.rows_ok, quarantined, failures, run_id, profile.name
     )
     summary.batches += 1
+    summary.record_quality(report)
     summary.rows_loaded += stats.rows_inserted
     summary.rows_unchanged += stats.rows_unchanged
     summary.rows_quarantined += sum(1 for q in report.quarantined if q.kind == "metric")
@@ -174,6 +176,26 @@ def _run_batch(number, batch, profile, validators, since, until, warehouse, run_
 
         summary.quality_failed_batches += 1
         summary.quality_messages.append(f"batch {number}: {quality_failure_message(report)}")
+
+
+def _publish_quality(warehouse: Warehouse, summary: RunSummary) -> None:
+    """The run-level data-quality artifact: every batch's expectations summed, plus the facts in
+    conflict among the keys this run touched (two articles disagreeing beyond rounding)."""
+    from union_news.facts import conflict_summary
+
+    try:
+        conflicts = conflict_summary(warehouse, summary.quality_keys) if summary.quality_keys else {}
+    except Exception as exc:  # noqa: BLE001 - a report must not fail a loaded run
+        get_run_logger().warning("Could not count fact conflicts: %s", exc)
+        conflicts = {}
+    summary.facts_in_conflict = int(conflicts.get("facts_in_conflict", 0))
+    create_markdown_artifact(
+        key="data-quality",
+        markdown=summary.quality_markdown(conflicts),
+        description=f"Data quality of the whole run: {summary.rows_loaded + summary.rows_unchanged} "
+        f"rows kept, {summary.rows_quarantined} quarantined, "
+        f"{summary.facts_in_conflict} facts in conflict",
+    )
 
 
 def _publish_summary(summary: RunSummary) -> None:

@@ -96,6 +96,9 @@ def test_sample_site_ingest_is_exact_and_idempotent(prefect_server, warehouse_ur
         assert summary["rows_loaded"] == sum(want.values())
         assert summary["rows_extracted"] == summary["rows_loaded"] + summary["rows_quarantined"]
         assert summary["clean_failed"] == sum(1 for a in articles if a.kind == "no_article")
+        # The sample site holds a genuine conflict (two articles disagree on one district's
+        # number of grassroots unions): the run counts it.
+        assert summary["facts_in_conflict"] >= 1
 
         # A rerun of the same window writes nothing and duplicates nothing.
         articles_before = table_count(warehouse_url, "articles")

@@ -25,6 +25,7 @@ SUMMARY_LABELS: dict[str, str] = {
     "rows_quarantined": "rows quarantined",
     "articles_inserted": "articles inserted",
     "articles_updated": "articles updated",
+    "facts_in_conflict": "facts in conflict",
 }
 
 
@@ -51,6 +52,10 @@ class RunSummary:
     seconds: float = 0.0
     quality_failed_batches: int = 0
     quality_messages: list[str] = field(default_factory=list)
+    facts_in_conflict: int = 0
+    # run-level data quality, summed over the batches' reports (not part of as_dict)
+    quality_keys: set[tuple] = field(default_factory=set, repr=False)
+    quality_outcomes: dict[tuple[str, str, str], list] = field(default_factory=dict, repr=False)
     _started: float = field(default_factory=time.perf_counter, repr=False)
 
     def finish(self) -> RunSummary:
@@ -59,8 +64,48 @@ class RunSummary:
 
     def as_dict(self) -> dict[str, object]:
         d = asdict(self)
-        d.pop("_started", None)
+        for private in ("_started", "quality_keys", "quality_outcomes"):
+            d.pop(private, None)
         return d
+
+    def record_quality(self, report) -> None:
+        """Add one batch's quality report (a ``union_news.quality.QualityReport``)."""
+        for row in report.rows_ok:
+            self.quality_keys.add(
+                (row.organization or "", row.metric, row.period or "", row.detail or "")
+            )
+        for o in report.outcomes:
+            entry = self.quality_outcomes.setdefault(
+                (o.suite, o.expectation, o.severity), [0, 0, None]
+            )
+            entry[0] += o.checked
+            entry[1] += o.failed
+            entry[2] = entry[2] or o.example
+
+    def quality_markdown(self, conflicts: dict[str, int] | None = None) -> str:
+        """The run-level data-quality artifact: totals, every expectation summed, conflicts."""
+        conflicts = conflicts or {}
+        lines = [
+            "# Data quality of the run",
+            "",
+            f"- metric rows extracted: {self.rows_extracted}; loaded (new): {self.rows_loaded}; "
+            f"already loaded: {self.rows_unchanged}; quarantined: {self.rows_quarantined}",
+            f"- pages without an article (quarantined): {self.clean_failed}",
+            f"- batches over the failure threshold: {self.quality_failed_batches}",
+            f"- facts touched by this run: {conflicts.get('facts', 0)}; in conflict (articles "
+            f"disagree beyond rounding): {conflicts.get('facts_in_conflict', 0)}, with "
+            f"{conflicts.get('conflicting_mentions', 0)} conflicting mentions "
+            "(`union-news report --conflicts` lists them)",
+            "",
+            "| suite | expectation | severity | checked | failed | example failing value |",
+            "|---|---|---|---:|---:|---|",
+        ]
+        for (suite, name, severity), (checked, failed, example) in sorted(
+            self.quality_outcomes.items(), key=lambda kv: (-kv[1][1], kv[0])
+        ):
+            cell = str(example or "").replace("|", "\\|").replace("\n", " ")[:80]
+            lines.append(f"| {suite} | {name} | {severity} | {checked} | {failed} | {cell} |")
+        return "\n".join(lines) + "\n"
 
     def table_rows(self) -> list[dict[str, object]]:
         rows: list[dict[str, object]] = [
