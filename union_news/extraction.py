@@ -153,11 +153,23 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[_
     return out
 
 
+# A run this long without a sentence end is not prose (real sentences: under 1,000 characters);
+# it is cut at a space so the per-figure work, which scans its sentence, stays linear.
+_MAX_SENTENCE_CHARS = 1_500
+
+
 def _add_sentence(out: list[_Sentence], text: str, start: int, end: int) -> None:
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():
         end -= 1
+    while end - start > _MAX_SENTENCE_CHARS:
+        cut = text.rfind(" ", start + 1, start + _MAX_SENTENCE_CHARS)
+        cut = cut if cut > start else start + _MAX_SENTENCE_CHARS
+        out.append(_Sentence(start, cut))
+        start = cut
+        while start < end and text[start].isspace():
+            start += 1
     if end > start:
         out.append(_Sentence(start, end))
 

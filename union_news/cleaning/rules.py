@@ -31,7 +31,7 @@ DEFAULT_RELATED_HEADINGS: tuple[str, ...] = (
 
 # Hostile-input limits: a news article's text is under 50,000 characters and its title under
 # 300; far longer text is not an article and would only cost time (line rules, extraction).
-MAX_TEXT_CHARS = 300_000
+MAX_TEXT_CHARS = 200_000
 MAX_TITLE_CHARS = 2_000
 _MAX_GLUED_CHARS = 3_000  # several run-together headlines are a few hundred characters
 
