@@ -29,6 +29,10 @@ _HTML_SNIFF = re.compile(
 )
 _MIN_TEXT_CHARS = 40
 MAX_PAGE_CHARS = 5_000_000  # the fetch stage's default max_bytes: larger pages are refused
+# Control characters (tab and line breaks aside) are never article text, and PostgreSQL refuses
+# NUL in text; lone surrogates (JSON-LD "\ud800" escapes) cannot be encoded as UTF-8.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 class CleaningError(ValueError):
@@ -68,6 +72,7 @@ def clean_document(
         raise CleaningError(
             f"page too large: {len(content):,} characters (limit {MAX_PAGE_CHARS:,})"
         )
+    content = _safe(content)
     cfg, keys = _settings(profile)
     published = canonical = None
     related_links: list[str] = []
@@ -92,16 +97,21 @@ def clean_document(
     title = cleaned.title or cleaned.body[0][:200]
     return CleanArticle(
         url=url or canonical or "",
-        title=title,
+        title=_safe(title),
         text=text,
-        author=cleaned.author,
+        author=_safe(cleaned.author) if cleaned.author else cleaned.author,
         published=published,
-        captions=_unique(cleaned.captions),
-        related_titles=_unique(cleaned.related_titles),
+        captions=_unique([_safe(c) for c in cleaned.captions]),
+        related_titles=_unique([_safe(t) for t in cleaned.related_titles]),
         related_links=related_links,
         canonical_url=canonical,
         source=profile.name if profile is not None else None,
     )
+
+
+def _safe(text: str) -> str:
+    """Control characters to spaces, lone surrogates to U+FFFD."""
+    return _SURROGATE.sub("\ufffd", _CONTROL.sub(" ", text))
 
 
 def _unique(items: list[str]) -> list[str]:
