@@ -46,10 +46,14 @@ def load_seeds(shared: Path) -> list[CleanArticle]:
         out.append(CleanArticle(url=p.name, title=title, text=body))
     if out:
         return out
-    para = ("Năm 2023, LĐLĐ quận Hoàng Mai đã kết nạp 1.020/900 đoàn viên, đạt 113% kế hoạch; "
-            "thành lập mới 14 CĐCS; tổ chức 6 lớp tập huấn cho 540 lượt cán bộ. ") * 4
-    return [CleanArticle(url=f"gen{i}", title="LĐLĐ quận Hoàng Mai", text="\n".join([para] * 8))
-            for i in range(5)]
+    para = (
+        "Năm 2023, LĐLĐ quận Hoàng Mai đã kết nạp 1.020/900 đoàn viên, đạt 113% kế hoạch; "
+        "thành lập mới 14 CĐCS; tổ chức 6 lớp tập huấn cho 540 lượt cán bộ. "
+    ) * 4
+    return [
+        CleanArticle(url=f"gen{i}", title="LĐLĐ quận Hoàng Mai", text="\n".join([para] * 8))
+        for i in range(5)
+    ]
 
 
 def load_sample() -> list[CleanArticle]:
@@ -58,9 +62,13 @@ def load_sample() -> list[CleanArticle]:
         from union_news.sample_site import load_sample_articles, render_article_html
     except ImportError:
         return []
-    return [clean_document(render_article_html(a), url=f"http://sample.test{a.path}",
-                           content_type="text/html")
-            for a in load_sample_articles() if getattr(a, "kind", "article") == "article"]
+    return [
+        clean_document(
+            render_article_html(a), url=f"http://sample.test{a.path}", content_type="text/html"
+        )
+        for a in load_sample_articles()
+        if getattr(a, "kind", "article") == "article"
+    ]
 
 
 def _extract_all(texts: list[CleanArticle]) -> int:
@@ -92,12 +100,18 @@ def measure(articles: list[CleanArticle], seconds: float, rounds: int) -> dict[s
         rates.append(1 / t_ext if t_ext else float("inf"))
         ratios.append(t_ext / t_base if t_base else float("nan"))
     chars = sum(len(t) for t in texts) / len(texts)
-    return {"articles": len(articles), "avg_chars": round(chars), "rows_per_article":
-            round(rows / len(articles), 2), "rounds": rounds, "repeat": repeat,
-            "median_per_s": round(statistics.median(rates), 1), "best_per_s": round(max(rates), 1),
-            "median_ms": round(1000 / statistics.median(rates), 3),
-            "x_baseline": round(statistics.median(ratios), 2),
-            "x_baseline_best": round(min(ratios), 2)}
+    return {
+        "articles": len(articles),
+        "avg_chars": round(chars),
+        "rows_per_article": round(rows / len(articles), 2),
+        "rounds": rounds,
+        "repeat": repeat,
+        "median_per_s": round(statistics.median(rates), 1),
+        "best_per_s": round(max(rates), 1),
+        "median_ms": round(1000 / statistics.median(rates), 3),
+        "x_baseline": round(statistics.median(ratios), 2),
+        "x_baseline_best": round(min(ratios), 2),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,15 +127,20 @@ def main(argv: list[str] | None = None) -> int:
         sample = load_sample()
         if sample:
             sets["sample"] = sample
-    out: dict[str, Any] = {"bench": "extract", "extractor_version": EXTRACTOR_VERSION,
-                           "target_per_s": TARGET}
+    out: dict[str, Any] = {
+        "bench": "extract",
+        "extractor_version": EXTRACTOR_VERSION,
+        "target_per_s": TARGET,
+    }
     for name, articles in sets.items():
         r = measure(articles, args.seconds, args.rounds)
         out[name] = r
-        print(f"{name}: {r['articles']} articles, {r['avg_chars']} chars, "
-              f"{r['rows_per_article']} rows each: median {r['median_per_s']:.0f} articles/s "
-              f"({r['median_ms']:.3f} ms), best {r['best_per_s']:.0f}/s on one core; "
-              f"{r['x_baseline']:.1f}x the baseline pass (best {r['x_baseline_best']:.1f}x)")
+        print(
+            f"{name}: {r['articles']} articles, {r['avg_chars']} chars, "
+            f"{r['rows_per_article']} rows each: median {r['median_per_s']:.0f} articles/s "
+            f"({r['median_ms']:.3f} ms), best {r['best_per_s']:.0f}/s on one core; "
+            f"{r['x_baseline']:.1f}x the baseline pass (best {r['x_baseline_best']:.1f}x)"
+        )
     seeds = out["seeds"]
     out["ok"] = seeds["median_per_s"] >= TARGET
     print(f"target {TARGET:.0f} articles/s on the seeds: {'met' if out['ok'] else 'NOT met'}")
