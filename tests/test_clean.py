@@ -402,3 +402,20 @@ def test_clean_pages_task_quarantines_pages_without_article():
         ("page", "clean", "article_extractable", empty.url)
     ]
     assert quarantined[0].reason
+
+
+def test_sample_site_pages_clean_without_a_profile():
+    """An unknown site gets no XPaths: the generic rules alone must give each sample article's
+    body exactly, and refuse the photo gallery (no article) instead of returning the page's text
+    run together (trafilatura's baseline on pages with little text)."""
+    sample_site = pytest.importorskip("union_news.sample_site", reason="sample site not built yet")
+    for article in sample_site.load_sample_articles():
+        html = sample_site.render_article_html(article)
+        url = f"http://unknown.example{article.path}"
+        if article.kind == "no_article":
+            with pytest.raises(CleaningError):
+                clean_document(html, url=url, content_type="text/html")
+            continue
+        cleaned = clean_document(html, url=url, content_type="text/html")
+        assert cleaned.paragraphs == article.paragraphs, article.path
+        assert cleaned.title == article.title

@@ -494,16 +494,56 @@ def _lead(tree: HtmlElement, cfg: dict[str, Any], low_html: str) -> str | None:
 # --- extraction -----------------------------------------------------------------------------
 
 
-def _extract_lines(tree: HtmlElement, cfg: dict[str, Any], url: str | None) -> list[str]:
+def _trafilatura_config():
+    """trafilatura's defaults, except that a short article (a few short paragraphs) is kept as
+    extracted: with the default 250-character minimum trafilatura falls back to a baseline that
+    returns the whole page (menu, share tools, tags, related headlines) as one run-together line."""
+    from trafilatura.settings import use_config
+
+    config = use_config()
+    config.set("DEFAULT", "MIN_EXTRACTED_SIZE", "60")
+    return config
+
+
+_TRAFILATURA_CONFIG = _trafilatura_config()
+
+
+def _looks_like_page_dump(text: str, title: str) -> bool:
+    """A result that is the page's text run together: a long line that starts with the title
+    (trafilatura's baseline when it finds no article structure)."""
+    ntitle = rules.norm(title)
+    if not ntitle:
+        return False
+    return any(
+        len(line) > len(title) + 80 and rules.norm(line).startswith(ntitle)
+        for line in text.split("\n")
+    )
+
+
+def _extract_lines(
+    tree: HtmlElement, cfg: dict[str, Any], url: str | None, title: str = ""
+) -> list[str]:
     scope = tree
     if cfg.get("body_xpath"):
         hits = _xpath_all(tree, cfg["body_xpath"])
         if hits:
             scope = hits[0]
-    text = trafilatura.extract(scope, url=url, include_comments=False, fast=True) or ""
+    text = (
+        trafilatura.extract(
+            scope, url=url, include_comments=False, fast=True, config=_TRAFILATURA_CONFIG
+        )
+        or ""
+    )
     if len(text) < _MIN_BODY_CHARS:
-        # a short result: let trafilatura compare with its fallback extractors
-        text = trafilatura.extract(scope, url=url, include_comments=False) or text
+        # a short result: let trafilatura compare with its fallback extractors, unless what
+        # comes back is the whole page run together
+        fallback = trafilatura.extract(
+            scope, url=url, include_comments=False, config=_TRAFILATURA_CONFIG
+        )
+        if fallback and not _looks_like_page_dump(fallback, title):
+            text = fallback
+    if _looks_like_page_dump(text, title):
+        text = ""  # no article structure found: the page is refused below, with the reason
     return [rules.collapse(x) for x in text.split("\n")]
 
 
@@ -543,7 +583,7 @@ def clean_html(
     canonical = head.canonical
     parts = prune(tree, cfg, content)
     lead = parts.lead
-    lines = _extract_lines(tree, cfg, url)
+    lines = _extract_lines(tree, cfg, url, title)
     rules.check_text_size(sum(len(x) for x in lines), title)
     lines = _drop_title_lines(lines, title)
     if lead and rules.norm(lead)[:80] not in rules.norm(" ".join(lines[:5])):
