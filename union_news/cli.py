@@ -40,6 +40,12 @@ def _quiet_prefect_defaults() -> None:
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     # the local API boots in ~10 s on an idle machine; give a busy one room before giving up
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    # pages without an article are reported by the run (quarantine, summary): trafilatura's own
+    # "discarding data" warning and Great Expectations' housekeeping lines only add noise
+    import logging
+
+    logging.getLogger("trafilatura").setLevel(logging.ERROR)
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
 
 def _parse_day(value: str | None, name: str) -> date | None:
