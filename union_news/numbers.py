@@ -45,8 +45,9 @@ _CODE_NEXT = frozenset("/-:")
 _QUAL_BEFORE = re.compile(rf"(?<![\w])(?:{_QUAL})\s+\Z")
 _MENTION = re.compile(
     rf"""
-    (?<!\d)(?<!\d[.,])  # not inside a digit chain: no quadratic rescans of 1.2.3.4...x
-    (?P<num>{_NUM})(?![^\WđĐ]|[.,]\d)
+    # A digit first (the regex engine then skips ahead to digits), not inside a digit chain
+    # (no quadratic rescans of 1.2.3.4...x): the lookbehinds look past the first digit.
+    (?P<num>\d(?<!\d\d)(?<!\d[.,]\d)\d*(?:[.,]\d+)*)(?![^\WđĐ]|[.,]\d)
     (?:\s*/\s*(?P<den>{_NUM})(?![\w/]))?
     (?:\s*(?:-|–|đến)\s*(?P<hi>{_NUM})(?![\w/]))?
     (?P<mult>(?:\s+{_MULT}(?:\s+{_NUM}\s+{_MULT})*(?![\w]))?)
