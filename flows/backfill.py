@@ -56,6 +56,7 @@ from union_news.windows import (
 
 DEFAULT_DEPLOYMENT = "ingest/ingest-window"
 POLL_SECONDS = 2.0
+MISSED_SHOWN = 40  # a longer list of missed windows is shortened in the artifact
 
 
 @dataclass
@@ -415,11 +416,31 @@ def report_missed_windows(source_name: str, records: list[tuple[date, date, str]
     missed = [w for w in missed if status_of(w, {(a, b): s for a, b, s in records}) != "completed"]
     if missed:
         lines = [f"# {len(missed)} window(s) missed for {source_name}", ""]
-        lines += [f"- {w.label}" for w in missed]
+        shown = missed if len(missed) <= MISSED_SHOWN else missed[:MISSED_SHOWN // 2]
+        lines += [f"- {w.label}" for w in shown]
+        if len(shown) < len(missed):
+            lines += [f"- … {len(missed) - len(shown) - 1} more …", f"- {missed[-1].label}"]
         lines += ["", "Fill them with one backfill:", "",
                   f"    prefect deployment run 'backfill/backfill' --param since={missed[0].since} "
                   f"--param until={missed[-1].until} --param 'sources=[\"{source_name}\"]' "
                   "--param window=day"]
         create_markdown_artifact(key="missed-windows", markdown="\n".join(lines),
                                  description=f"Windows missed for {source_name}")
+    return missed
+
+
+def report_missed_for_scheduled_run(warehouse: Any, source_name: str,
+                                    scheduled_start: datetime) -> list[Window]:
+    """What a scheduled ingest run calls: the missed-windows artifact from the windows the
+    warehouse recorded for the source. A report never fails the run: errors are logged."""
+    try:
+        records = [(r.since, r.until, r.status) for r in warehouse.windows(source_name)]
+        missed = report_missed_windows(source_name, records, scheduled_start)
+    except Exception as exc:  # noqa: BLE001 - the run's own window matters more than the report
+        get_run_logger().warning("Could not list missed windows of %s: %s", source_name, exc)
+        return []
+    if missed:
+        get_run_logger().warning(
+            "%d window(s) of %s were missed (%s to %s): see the missed-windows artifact for the "
+            "backfill that fills them", len(missed), source_name, missed[0].since, missed[-1].until)
     return missed

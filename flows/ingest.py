@@ -31,6 +31,8 @@ from union_news.windows import window_for_scheduled_run
 
 
 def _run_name() -> str:
+    if any(str(t).startswith("window:") for t in flow_run.tags or []):
+        return flow_run.name  # a backfill child keeps the name its parent gave it: "ingest 2024-03"
     params = flow_run.parameters
     since, until = params.get("since"), params.get("until")
     label = window_label(since, until) if (since or until) else "all"
@@ -84,6 +86,10 @@ def ingest(
 
     warehouse = Warehouse(url)
     warehouse.upgrade()
+    if _is_scheduled_run() and flow_run.scheduled_start_time is not None:
+        from flows.backfill import report_missed_for_scheduled_run
+
+        report_missed_for_scheduled_run(warehouse, profile.name, flow_run.scheduled_start_time)
     logger.info("Ingesting %s, window %s, into %s", profile.name, summary.window, mask_url(url))
     if since is not None and until is not None:
         warehouse.record_window(profile.name, since, until, "running", run_id)
