@@ -291,3 +291,20 @@ def test_prefect_task_wraps_the_core() -> None:
             article("Tin không có số liệu", "Hội nghị diễn ra trang trọng.")]
     rows = extract_articles.fn(arts)
     assert [(r.metric, r.value, r.article_url) for r in rows] == [("training_courses", 8, arts[0].url)]
+
+
+def test_tone_normalisation_leaves_qu_syllables_alone():
+    """Old-style tone marks are moved (thuỷ -> thủy) but never after "q", where the "u" is part of
+    the consonant: "quý I/2024" must still match the quarter cue and give the year."""
+    from union_news.catalog import normalize
+
+    assert normalize("thuỷ, hoà, Uỷ ban") == "thủy, hòa, Ủy ban"
+    assert normalize("quý I/2024, Quỹ, quỳ") == "quý I/2024, Quỹ, quỳ"
+    article = CleanArticle(
+        url="http://example.test/a-1.html",
+        title="LĐLĐ huyện Thanh Trì tập huấn cán bộ",
+        text="Năm 2023, LĐLĐ huyện Thanh Trì tổ chức nhiều hoạt động. Trong quý I/2024, "
+        "LĐLĐ huyện Thanh Trì đã mở 02 lớp tập huấn cho 180 cán bộ công đoàn cơ sở.",
+    )
+    periods = {r.metric: r.period for r in extract_metrics(article)}
+    assert periods.get("training_participants") == "2024", periods

@@ -27,8 +27,9 @@ _TONE_PAIRS = {
     "oè": "òe", "oé": "óe", "oẻ": "ỏe", "oẽ": "õe", "oẹ": "ọe",
     "uỳ": "ùy", "uý": "úy", "uỷ": "ủy", "uỹ": "ũy", "uỵ": "ụy",
 }
-# Only at a syllable's end: "hoà" is old style, "hoàn" is not.
-_TONE_RE = re.compile(r"[oOuU][àáảãạèéẻẽẹỳýỷỹỵÀÁẢÃẠÈÉẺẼẸỲÝỶỸỴ](?![^\W\d_])")
+# Only at a syllable's end: "hoà" is old style, "hoàn" is not. After "q" the "u" belongs to the
+# consonant ("quý", "quỹ" are already right).
+_TONE_RE = re.compile(r"(?<![qQ])[oOuU][àáảãạèéẻẽẹỳýỷỹỵÀÁẢÃẠÈÉẺẼẸỲÝỶỸỴ](?![^\W\d_])")
 
 
 def lower_pattern(pattern: str) -> str:
@@ -45,8 +46,19 @@ def lower_text(text: str) -> str:
     return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
 
 
+# Every spelling (any case) that ``normalize`` changes: most texts hold none of them, and 60
+# substring tests are far cheaper than the regex pass.
+_OLD_TONES = tuple({a + b for src in _TONE_PAIRS for a in (src[0], src[0].upper())
+                    for b in (src[1], src[1].upper())})
+
+
 def normalize(text: str) -> str:
     """Same-length normalisation used for matching (tone marks only; case is left to regex)."""
+    for pair in _OLD_TONES:
+        if pair in text:
+            break
+    else:
+        return text
 
     def swap(m: re.Match[str]) -> str:
         src = m.group(0)
@@ -129,6 +141,10 @@ class Catalog:
     probe: re.Pattern[str] | None = None
     by_unit_groups: list[int] = field(default_factory=list)  # aligned with by_unit; -1: no unit
     count_unit_groups: tuple[int, ...] = ()  # groups of units a count can take
+    # Hot-loop plans built once from the above (see ``_plan``): tuples, patterns with their
+    # literal prefilters (``required_literals``) and how much of the left context they read.
+    veto_plan: list[tuple[Any, ...]] = field(default_factory=list)
+    unit_plan: list[tuple[int, list[tuple[Any, ...]]]] = field(default_factory=list)
 
 
 def _expand(pattern: str, groups: dict[str, str]) -> str:
@@ -230,7 +246,30 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
         by_unit=_group_by_unit(rules),
     )
     _build_probe(cat)
+    _plan(cat)
     return cat
+
+
+def _tail_size(pattern: re.Pattern[str] | None, size: int) -> int | None:
+    """Patterns anchored at the figure (ending in ``$``) read only the last ``size`` characters."""
+    return size if pattern is not None and pattern.pattern.endswith("$") else None
+
+
+def _plan(cat: Catalog) -> None:
+    lit = required_literals
+    cat.veto_plan = [
+        (i, v.kinds, v.sentence_before is not None, v.unit_group, v.unit_not_group,
+         v.after, lit(v.after), v.before, lit(v.before), _tail_size(v.before, 80))
+        for i, v in enumerate(cat.vetoes)
+    ]
+    cat.unit_plan = [
+        (g, [(order, r, r.kinds, r.not_before, lit(r.not_before), _tail_size(r.not_before, 64),
+              r.not_after, lit(r.not_after), r.before, lit(r.before), _tail_size(r.before, 64),
+              r.after, lit(r.after), r.unit_cue, lit(r.unit_cue), r.sign_before,
+              lit(r.sign_before), _tail_size(r.sign_before, 64), r.weight)
+             for order, r in rules])
+        for (_, rules), g in zip(cat.by_unit, cat.by_unit_groups, strict=True)
+    ]
 
 
 def _build_probe(cat: Catalog) -> None:
@@ -260,6 +299,114 @@ def _group_by_unit(rules: list[Rule]) -> list[tuple[re.Pattern[str] | None, list
         key = rule.unit.pattern if rule.unit is not None else None
         groups.setdefault(key, (rule.unit, []))[1].append((order, rule))
     return list(groups.values())
+
+
+# ---------------------------------------------------------------- literal prefilters
+
+_MAX_SET = 24  # alternatives kept when literal sets multiply out
+
+
+def required_literals(pattern: re.Pattern[str] | None) -> tuple[str, ...] | None:
+    """Strings one of which every match of ``pattern`` contains (None: no such guarantee known).
+
+    A cheap ``in`` test on the searched text then skips most regex searches that cannot match.
+    Read from the parsed pattern; anything unusual (case-insensitive parts, parser changes) gives
+    None, which only means no prefilter."""
+    if pattern is None or pattern.flags & re.IGNORECASE:
+        return None
+    try:
+        import re._parser as sre_parse  # noqa: PLC0415  (CPython's own regex parser)
+
+        found = _required(list(sre_parse.parse(pattern.pattern, pattern.flags)))
+    except Exception:  # noqa: BLE001  (a private module: any surprise means no prefilter)
+        return None
+    if not found or min(map(len, found)) < 2:
+        return None
+    # A string holding a shorter one of the set adds nothing: `tặng` covers `trao tặng`.
+    short = sorted(found, key=len)
+    return tuple(s for i, s in enumerate(short) if not any(t in s for t in short[:i]))
+
+
+def _better(a: set[str] | None, b: set[str] | None) -> set[str] | None:
+    if not a or "" in a:
+        return b if b and "" not in b else None
+    if not b or "" in b:
+        return a
+    return a if (min(map(len, a)), -len(a)) >= (min(map(len, b)), -len(b)) else b
+
+
+def _finite(item: tuple[Any, Any]) -> set[str] | None:
+    """Every string ``item`` can match, when few and fixed (None: not finite)."""
+    from re import _constants as c  # noqa: PLC0415
+
+    op, av = item
+    if op is c.LITERAL:
+        return {chr(av)}
+    if op is c.IN:
+        if all(o is c.LITERAL for o, _ in av):
+            return {chr(v) for _, v in av}
+        return None
+    if op is c.SUBPATTERN:
+        if av[1] & re.IGNORECASE:
+            return None
+        return _finite_seq(list(av[3]))
+    if op is c.BRANCH:
+        out: set[str] = set()
+        for alt in av[1]:
+            sub = _finite_seq(list(alt))
+            if sub is None:
+                return None
+            out |= sub
+        return out if len(out) <= _MAX_SET else None
+    if op in (c.MAX_REPEAT, c.MIN_REPEAT) and av[0] == 0 and av[1] == 1:
+        sub = _finite_seq(list(av[2]))
+        return None if sub is None else sub | {""}
+    return None
+
+
+def _finite_seq(items: list[tuple[Any, Any]]) -> set[str] | None:
+    out = {""}
+    for item in items:
+        sub = _finite(item)
+        if sub is None:
+            return None
+        out = {a + b for a in out for b in sub}
+        if len(out) > _MAX_SET:
+            return None
+    return out
+
+
+def _required(items: list[tuple[Any, Any]]) -> set[str] | None:
+    """Best set of strings one of which any match of the sequence ``items`` contains."""
+    from re import _constants as c  # noqa: PLC0415
+
+    best: set[str] | None = None
+    run: set[str] | None = {""}  # strings of the current run of finite items
+    for op, av in items:
+        if op in (c.ASSERT, c.ASSERT_NOT, c.AT):
+            best, run = _better(best, run), {""}  # zero-width: ends a run, requires nothing
+            continue
+        sub = _finite((op, av))
+        if sub is not None and run is not None:
+            grown = {a + b for a in run for b in sub}
+            if len(grown) <= _MAX_SET:
+                run = grown
+                continue
+        best, run = _better(best, run), ({""} if sub is None else sub)
+        inner: set[str] | None = None
+        if op is c.SUBPATTERN and not av[1] & re.IGNORECASE:
+            inner = _required(list(av[3]))
+        elif op is c.ATOMIC_GROUP:
+            inner = _required(list(av))
+        elif op is c.BRANCH:
+            alts = [_required(list(alt)) for alt in av[1]]
+            if all(a and "" not in a for a in alts):
+                inner = set().union(*alts)  # type: ignore[arg-type]
+                inner = inner if len(inner) <= _MAX_SET else None
+        elif op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT) and av[0] >= 1:
+            inner = _required(list(av[2]))
+        best = _better(best, inner)
+    return _better(best, run)
 
 
 @lru_cache(maxsize=1)

@@ -67,6 +67,20 @@ def _print_summary(summary: dict, title: str) -> None:
         table.add_row(label, str(summary.get(key, 0)))
     table.add_row("time taken", f"{summary.get('seconds', 0):.1f} s")
     console.print(table)
+    checks = summary.get("quality") or []
+    if checks:
+        quality = Table(title="data quality (Great Expectations)", header_style="bold")
+        for name, justify in (("suite", "left"), ("expectation", "left"), ("severity", "left"),
+                              ("checked", "right"), ("failed", "right")):
+            quality.add_column(name, justify=justify)
+        for c in checks:
+            style = "red" if c["failed"] and c["severity"] == "critical" else (
+                "yellow" if c["failed"] else None)
+            quality.add_row(c["suite"], c["expectation"], c["severity"], str(c["checked"]),
+                            str(c["failed"]), style=style)
+        console.print(quality)
+    if summary.get("data_docs"):
+        console.print(f"Data Docs: [cyan]{summary['data_docs']}[/]")
     for message in summary.get("quality_messages") or []:
         err.print(f"[yellow]quality:[/] {message}")
 

@@ -56,6 +56,7 @@ class RunSummary:
     # run-level data quality, summed over the batches' reports (not part of as_dict)
     quality_keys: set[tuple] = field(default_factory=set, repr=False)
     quality_outcomes: dict[tuple[str, str, str], list] = field(default_factory=dict, repr=False)
+    data_docs: str | None = None  # where Great Expectations wrote its Data Docs for this run
     _started: float = field(default_factory=time.perf_counter, repr=False)
 
     def finish(self) -> RunSummary:
@@ -66,6 +67,13 @@ class RunSummary:
         d = asdict(self)
         for private in ("_started", "quality_keys", "quality_outcomes"):
             d.pop(private, None)
+        d["quality"] = [
+            {"suite": suite, "expectation": name, "severity": severity, "checked": checked,
+             "failed": failed}
+            for (suite, name, severity), (checked, failed, _) in sorted(
+                self.quality_outcomes.items(), key=lambda kv: (-kv[1][1], kv[0])
+            )
+        ]
         return d
 
     def record_quality(self, report) -> None:
@@ -81,6 +89,7 @@ class RunSummary:
             entry[0] += o.checked
             entry[1] += o.failed
             entry[2] = entry[2] or o.example
+        self.data_docs = getattr(report, "data_docs_path", None) or self.data_docs
 
     def quality_markdown(self, conflicts: dict[str, int] | None = None) -> str:
         """The run-level data-quality artifact: totals, every expectation summed, conflicts."""
@@ -105,6 +114,11 @@ class RunSummary:
         ):
             cell = str(example or "").replace("|", "\\|").replace("\n", " ")[:80]
             lines.append(f"| {suite} | {name} | {severity} | {checked} | {failed} | {cell} |")
+        lines.append("")
+        lines.append(
+            f"Great Expectations Data Docs: `{self.data_docs}`" if self.data_docs
+            else "Great Expectations Data Docs: not built (`[quality] data_docs_dir` is empty)."
+        )
         return "\n".join(lines) + "\n"
 
     def table_rows(self) -> list[dict[str, object]]:
