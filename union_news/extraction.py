@@ -25,7 +25,7 @@ from union_news.organizations import (
     is_giver,
 )
 
-EXTRACTOR_VERSION = "1.1.0"
+EXTRACTOR_VERSION = "1.1.1"
 
 _SENTENCE_END = re.compile(r"[.!?…]+[”\"’)]*[ \t]+(?=[\"“(]?[^\W_a-zđàáảãạăâèéẻẽẹêìíỉĩịòóỏõọôơùúủũụưỳýỷỹỵ])")
 _CLAUSE_END = re.compile(r"[,;:]|\.\s|\.$|…")
@@ -92,7 +92,9 @@ def extract_metrics(article: CleanArticle, catalog: Catalog | None = None) -> li
     """Every reported figure of ``article`` as a metric row (see metrics-catalog.md)."""
     cat = catalog or default_catalog()
     text = article.clean_text
-    cased = mask_quoted_punctuation(normalize(text))
+    cased = normalize(text)
+    quotes = quoted_spans(cased)
+    cased = _mask(cased, quotes)
     norm = lower_text(cased)
     paragraphs = cased.split("\n")
     subject = article_subject(paragraphs[0], paragraphs[1:], cat.orgs)
@@ -101,7 +103,6 @@ def extract_metrics(article: CleanArticle, catalog: Catalog | None = None) -> li
     quantities = [q for q in scan(norm, lowered=True) if q.kind in _USABLE]
     if not quantities:
         return []
-    quotes = [(m.start(), m.end()) for m in _QUOTED.finditer(norm)]
     title_end = cased.find("\n")
     qi = 0
     while qi < len(quantities):  # only paragraphs holding a figure are cut into sentences
@@ -129,7 +130,40 @@ _PUNCT = re.compile(r"[,;:.!?…]")
 
 def mask_quoted_punctuation(text: str) -> str:
     """Punctuation inside quotes (titles, programme names) hidden so it cuts no clause."""
-    return _QUOTED.sub(lambda m: _PUNCT.sub("\u2063", m.group(0)), text)
+    return _mask(text, quoted_spans(text))
+
+
+def quoted_spans(text: str) -> list[tuple[int, int]]:
+    """Spans of ``_QUOTED`` in ``text``: the regex is tried only where a quote mark stands."""
+    out: list[tuple[int, int]] = []
+    if "“" not in text and '"' not in text:
+        return out
+    match = _QUOTED.match
+    pos, n = 0, len(text)
+    while pos < n:
+        a, b = text.find("“", pos), text.find('"', pos)
+        at = a if b < 0 or 0 <= a < b else b
+        if at < 0:
+            break
+        m = match(text, at)
+        if m is None:
+            pos = at + 1
+        else:
+            out.append(m.span())
+            pos = m.end()
+    return out
+
+
+def _mask(text: str, spans: list[tuple[int, int]]) -> str:
+    if not spans:
+        return text
+    parts, pos = [], 0
+    for start, end in spans:
+        parts.append(text[pos:start])
+        parts.append(_PUNCT.sub("\u2063", text[start:end]))
+        pos = end
+    parts.append(text[pos:])
+    return "".join(parts)
 
 
 def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[_Sentence]:
@@ -312,28 +346,37 @@ def _goal_starts(ctx: _Context, sent: _Sentence) -> dict[int, int]:
     return out
 
 
-def _tail(left: str, pattern: re.Pattern[str], size: int = 64) -> str:
-    """Patterns anchored at the figure need only the last words before it."""
-    return left[-size:] if pattern.pattern.endswith("$") else left
+def _has(lits: tuple[str, ...], text: str) -> bool:
+    """A literal prefilter: is one of ``lits`` in ``text`` (see ``catalog.required_literals``)."""
+    for lit in lits:  # noqa: SIM110  (a loop: any() over a generator is slower here)
+        if lit in text:
+            return True
+    return False
 
 
 def _vetoed(ctx: _Context, q: Quantity, left: str, goals: dict[int, int], seg: tuple[int, int],
             regs: tuple[tuple[int, int], ...]) -> bool:
-    norm = ctx.norm
-    right = norm[q.num_end : _clause_end(norm, q.num_end, seg[1])]
-    for i, v in enumerate(ctx.cat.vetoes):  # cheapest checks first
-        if v.kinds is not None and q.kind not in v.kinds:
+    norm, kind = ctx.norm, q.kind
+    right: str | None = None
+    for i, kinds, goal, unit_g, unit_not_g, after, a_lits, before, b_lits, b_tail in \
+            ctx.cat.veto_plan:  # cheapest checks first
+        if kinds is not None and kind not in kinds:
             continue
-        if v.sentence_before and goals[i] >= q.start:
+        if goal and goals[i] >= q.start:
             continue
-        if v.unit_group > 0 and regs[v.unit_group][1] < 0:
+        if unit_g > 0 and regs[unit_g][1] < 0:
             continue
-        if v.unit_not_group > 0 and regs[v.unit_not_group][1] >= 0:
+        if unit_not_g > 0 and regs[unit_not_g][1] >= 0:
             continue
-        if v.after and not v.after.search(right):
-            continue
-        if v.before and not v.before.search(_tail(left, v.before, 80)):
-            continue
+        if after is not None:
+            if right is None:
+                right = norm[q.num_end : _clause_end(norm, q.num_end, seg[1])]
+            if (a_lits is not None and not _has(a_lits, right)) or not after.search(right):
+                continue
+        if before is not None:
+            scope = left[-b_tail:] if b_tail else left
+            if (b_lits is not None and not _has(b_lits, scope)) or not before.search(scope):
+                continue
         return True
     return False
 
@@ -347,50 +390,56 @@ def _last_match(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
 
 def _classify(ctx: _Context, q: Quantity, left: str, seg: tuple[int, int],
               regs: tuple[tuple[int, int], ...]) -> _Hit | None:
+    """The rule whose unit follows the figure and whose cue stands nearest (ties: rule order).
+
+    A rule with cues (before, after, unit_cue) applies when one is found; one without applies on
+    its unit alone at distance 1000. Patterns anchored at the figure read the last 64 characters.
+    """
     best: _Hit | None = None
-    norm = ctx.norm
-    clause: tuple[int, int] = (-1, -1)  # (from, clause end): most units end before the same comma
-    for (_, rules), g in zip(ctx.cat.by_unit, ctx.cat.by_unit_groups, strict=True):
-        unit_end = q.end if g < 0 else regs[g][1]
+    norm, kind, q_end = ctx.norm, q.kind, q.end
+    clause_from = clause_to = -1  # most units end before the same comma
+    for g, rules in ctx.cat.unit_plan:
+        unit_end = q_end if g < 0 else regs[g][1]
         if unit_end < 0:
             continue
-        if not clause[0] <= unit_end <= clause[1]:
-            clause = (unit_end, _clause_end(norm, unit_end, seg[1]))
-        right = norm[unit_end : clause[1]]
-        for order, rule in rules:
-            hit = _try_rule(ctx, rule, q, left, order, unit_end, right)
-            if hit is not None and (best is None or hit.distance < best.distance):
-                best = hit
+        if not clause_from <= unit_end <= clause_to:
+            clause_from, clause_to = unit_end, _clause_end(norm, unit_end, seg[1])
+        right = norm[unit_end:clause_to]
+        for (order, rule, kinds, nb, nb_lits, nb_tail, na, na_lits, b, b_lits, b_tail, a, a_lits,
+             uc, uc_lits, sb, _, sb_tail, weight) in rules:
+            if kind not in kinds:
+                continue
+            if nb is not None:
+                scope = left[-nb_tail:] if nb_tail else left
+                if (nb_lits is None or _has(nb_lits, scope)) and nb.search(scope):
+                    continue
+            if na is not None and (na_lits is None or _has(na_lits, right)) and na.search(right):
+                continue
+            dist = -1
+            if b is not None:
+                scope = left[-b_tail:] if b_tail else left
+                if b_lits is None or _has(b_lits, scope):
+                    # anchored: its one match ends at the figure; else the nearest match
+                    m = b.search(scope) if b_tail else _last_match(b, scope)
+                    if m:
+                        dist = len(scope) - m.end()
+            if a is not None and (a_lits is None or _has(a_lits, right)):
+                m = a.search(right)
+                if m and (dist < 0 or m.start() < dist):
+                    dist = m.start()
+            if uc is not None and (uc_lits is None or _has(uc_lits, norm[q_end:unit_end])) \
+                    and uc.search(norm, q_end, unit_end) and (dist < 0 or dist > 300):
+                dist = 300
+            if dist < 0:
+                if b is not None or a is not None or uc is not None:
+                    continue
+                dist = 1000
+            distance = (dist + weight) * 100 + order
+            if best is None or distance < best.distance:
+                sign = -1 if sb is not None and sb.search(left[-sb_tail:] if sb_tail else left) \
+                    else 1
+                best = _Hit(rule, unit_end, distance, sign)
     return best
-
-
-def _try_rule(ctx: _Context, rule: Rule, q: Quantity, left: str, order: int, unit_end: int,
-              right: str) -> _Hit | None:
-    if q.kind not in rule.kinds:
-        return None
-    if rule.not_before and rule.not_before.search(_tail(left, rule.not_before)):
-        return None
-    if rule.not_after and rule.not_after.search(right):
-        return None
-    distances: list[int] = []
-    if rule.before:
-        scope = _tail(left, rule.before)
-        anchored = rule.before.pattern.endswith("$")  # its one match ends at the figure
-        m = rule.before.search(scope) if anchored else _last_match(rule.before, scope)
-        if m:
-            distances.append(len(scope) - m.end())
-    if rule.after:
-        m = rule.after.search(right)
-        if m:
-            distances.append(m.start())
-    if rule.unit_cue and rule.unit_cue.search(ctx.norm, q.end, unit_end):
-        distances.append(300)
-    if not distances:
-        if rule.before or rule.after or rule.unit_cue:
-            return None
-        distances.append(1000)
-    sign = -1 if rule.sign_before and rule.sign_before.search(_tail(left, rule.sign_before)) else 1
-    return _Hit(rule, unit_end, (min(distances) + rule.weight) * 100 + order, sign)
 
 
 def _inherited(ctx: _Context, q: Quantity, out: list[_Found], seg: tuple[int, int]) -> _Hit | None:
