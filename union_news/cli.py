@@ -143,6 +143,9 @@ def run(
     _print_summary(summary, f"union-news run: {source}")
 
 
+_MAX_INPUT_BYTES = 20_000_000  # the clean stage refuses pages over 5M characters anyway
+
+
 def _read_input(path_or_url: str) -> tuple[str, str, str | None]:
     """Return (content, url, content_type) for a file path, '-' or an http(s) URL."""
     if path_or_url == "-":
@@ -162,12 +165,24 @@ def _read_input(path_or_url: str) -> tuple[str, str, str | None]:
         finally:
             fetcher.close()
         if isinstance(page, FetchFailure):
-            raise typer.BadParameter(f"could not fetch {path_or_url}: {page.error} {page.detail or ''}")
+            from union_news.secrets import mask_text
+
+            raise typer.BadParameter(
+                mask_text(f"could not fetch {path_or_url}: {page.error} {page.detail or ''}")
+            )
         return page.text or "", page.final_url, page.content_type
     path = Path(path_or_url)
     if not path.is_file():
         raise typer.BadParameter(f"{path_or_url!r} is neither a readable file nor an http(s) URL")
-    raw = path.read_bytes()
+    try:
+        size = path.stat().st_size
+        if size > _MAX_INPUT_BYTES:
+            raise typer.BadParameter(
+                f"{path_or_url!r} is {size:,} bytes; pages over {_MAX_INPUT_BYTES:,} are refused"
+            )
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise typer.BadParameter(f"{path_or_url!r} cannot be read: {exc.strerror or exc}") from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
