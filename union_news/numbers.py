@@ -145,8 +145,15 @@ def scan(text: str, start: int = 0, end: int | None = None, *, lowered: bool = F
     return out
 
 
+_QUAL_LAST = frozenset(word[-1] for word in QUALIFIERS_BEFORE)
+
+
 def _qualifier_before(text: str, pos: int) -> tuple[str, int]:
     """The qualifier word written just before ``pos`` (``trên``, ``gần`` ...) and where it starts."""
+    window = text[max(0, pos - 12) : pos]
+    word = window.rstrip()  # cheap test first: spaces, then a qualifier's last letter
+    if len(word) == len(window) or not word or word[-1] not in _QUAL_LAST:
+        return "exact", pos
     m = _QUAL_BEFORE.search(text, max(0, pos - 12), pos)
     if not m:
         return "exact", pos
@@ -154,20 +161,20 @@ def _qualifier_before(text: str, pos: int) -> tuple[str, int]:
 
 
 def _quantity(m: re.Match[str]) -> Quantity:
-    raw, den, hi, mult, pct, cur, after = m.group("num", "den", "hi", "mult", "pct", "cur", "after")
+    raw, den, hi, mult, pct, cur, after = m.groups()  # num den hi mult pct cur after
     text = m.string
     if not (den or hi or mult or pct or cur or after):  # the common case: a bare number
-        value = parse_number(raw)
+        at, end = m.span()
+        value = int(raw) if raw.isdigit() and len(raw) <= _MAX_NUMBER_CHARS else parse_number(raw)
         kind = "count" if value is not None else "invalid"
         if value is None:
             value = 0
         elif _is_year(raw, value):
             kind = "year"
-        elif text[m.end("num") : m.end("num") + 1] in _CODE_NEXT:
+        elif text[end : end + 1] in _CODE_NEXT:
             kind = "code"
-        qualifier, start = ("exact", m.start()) if kind != "count" else _qualifier_before(text, m.start())
-        return Quantity(start, m.end(), m.start(), m.end(), value, text[start : m.end()], qualifier,
-                        kind=kind)
+        qualifier, start = ("exact", at) if kind != "count" else _qualifier_before(text, at)
+        return Quantity(start, end, at, end, value, text[start:end], qualifier, kind=kind)
     value, factor = _chain_value(raw, mult or "")
     kind = "count"
     if value is None:
