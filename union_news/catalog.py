@@ -149,6 +149,12 @@ class Catalog:
     # literal prefilters (``required_literals``) and how much of the left context they read.
     veto_plan: list[tuple[Any, ...]] = field(default_factory=list)
     unit_plan: list[tuple[int, list[tuple[Any, ...]]]] = field(default_factory=list)
+    # ``probe`` groups [lo, hi) hold exactly the count units (and their inner groups): one
+    # ``max`` over that slice of ``regs`` says whether any follows. None: not contiguous.
+    count_unit_span: tuple[int, int] | None = None
+    goal_plan: list[tuple[int, re.Pattern[str], tuple[str, ...] | None]] = field(
+        default_factory=list)  # (veto index, sentence_before, its literals)
+    period_lits: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
 
 
 def _expand(pattern: str, groups: dict[str, str]) -> str:
@@ -261,6 +267,18 @@ def _tail_size(pattern: re.Pattern[str] | None, size: int) -> int | None:
 
 def _plan(cat: Catalog) -> None:
     lit = required_literals
+    cat.goal_plan = [(i, v.sentence_before, lit(v.sentence_before))
+                     for i, v in enumerate(cat.vetoes) if v.sentence_before is not None]
+    cat.period_lits = {kind: lit(p) for kind, p in cat.period.items()}
+    if cat.count_unit_groups and cat.probe is not None:
+        lo = min(cat.count_unit_groups)
+        inner = {g: 1 + u.groups for u, g in zip((u for u, _ in cat.by_unit), cat.by_unit_groups,
+                                                   strict=True) if g > 0 and u is not None}
+        hi = max(g + inner.get(g, 1) for g in cat.count_unit_groups)
+        owned = set()
+        for g in cat.count_unit_groups:
+            owned.update(range(g, g + inner.get(g, 1)))
+        cat.count_unit_span = (lo, hi) if owned == set(range(lo, hi)) else None
     cat.veto_plan = [
         (i, v.kinds, v.sentence_before is not None, v.unit_group, v.unit_not_group,
          v.after, lit(v.after), v.before, lit(v.before), _tail_size(v.before, 80))
@@ -324,7 +342,7 @@ def required_literals(pattern: re.Pattern[str] | None) -> tuple[str, ...] | None
         found = _required(list(sre_parse.parse(pattern.pattern, pattern.flags)))
     except Exception:  # noqa: BLE001  (a private module: any surprise means no prefilter)
         return None
-    if not found or min(map(len, found)) < 2:
+    if not found or min(map(len, found)) < 1:
         return None
     # A string holding a shorter one of the set adds nothing: `tặng` covers `trao tặng`.
     short = sorted(found, key=len)

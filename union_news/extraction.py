@@ -13,6 +13,7 @@ import re
 from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from union_news.catalog import Catalog, Rule, default_catalog, lower_text, normalize
 from union_news.models import CleanArticle, MetricRow
@@ -85,6 +86,7 @@ class _Context:
     period: str | None
     url: str
     orgs: dict[int, list[OrgMention]] = field(default_factory=dict)
+    actor: dict[int, bool] = field(default_factory=dict)  # is_actor per mention start
     periods: dict[tuple[int, int, int], str | None] = field(default_factory=dict)
 
 
@@ -246,6 +248,9 @@ def _years(text: str, cat: Catalog, start: int = 0) -> list[int]:
 
 def _period_in(text: str, cat: Catalog, kind: str, start: int = 0, end: int | None = None) -> str | None:
     end = len(text) if end is None else end
+    lits = cat.period_lits.get(kind)
+    if lits is not None and not _has_in(lits, text, start, end):
+        return None
     skip = cat.period_not.get(kind)
     m = cat.period[kind].search(text, start, end)
     while m and skip is not None and skip.search(text, max(0, m.start() - 60), m.start()):
@@ -309,29 +314,41 @@ def _clause_end(norm: str, pos: int, limit: int) -> int:
 
 def _sentence_rows(ctx: _Context, sent: _Sentence, quantities: list[Quantity],
                    quotes: list[tuple[int, int]]) -> list[_Found]:
-    norm = ctx.norm
-    probe, count_groups = ctx.cat.probe, ctx.cat.count_unit_groups
+    norm, cat = ctx.norm, ctx.cat
+    probe = cat.probe.match  # type: ignore[union-attr]
+    span = cat.count_unit_span
+    window = cat.window
+    s_start, s_end = sent.start, sent.end
     goals: dict[int, int] | None = None
     out: list[_Found] = []
     for i, q in enumerate(quantities):
-        if q.kind not in ("count", "vnd") or _inside(quotes, q.num_start):
+        kind = q.kind
+        if (kind != "count" and kind != "vnd") or (quotes and _inside(quotes, q.num_start)):
             continue
-        regs = probe.match(norm, q.end).regs  # type: ignore[union-attr]
-        if q.kind == "count" and all(regs[g][1] < 0 for g in count_groups):
+        regs = probe(norm, q.end).regs
+        if kind == "count" and (max(map(_END, regs[span[0] : span[1]])) < 0 if span else
+                                all(regs[g][1] < 0 for g in cat.count_unit_groups)):
             continue  # no rule's unit follows: nothing to classify
-        seg = _segment(norm, sent, q.start)
-        left = norm[max(seg[0], q.start - ctx.cat.window) : q.start]
-        goals = goals if goals is not None else _goal_starts(ctx, sent)
+        at = q.start
+        cut = norm.rfind(";", s_start, at)
+        seg_end = norm.find(";", at, s_end)
+        seg = (cut + 1 if cut >= 0 else s_start, seg_end if seg_end >= 0 else s_end)
+        left = norm[max(seg[0], at - window) : at]
+        if goals is None:
+            goals = _goal_starts(ctx, sent)
         if _vetoed(ctx, q, left, goals, seg, regs):
             continue
-        hit = _inherited(ctx, q, out, seg) or _classify(ctx, q, left, seg, regs)
+        hit = (_inherited(ctx, q, out, seg) if out else None) or _classify(ctx, q, left, seg, regs)
         if hit is None:
             continue
         following = quantities[i + 1] if i + 1 < len(quantities) else None
-        ach = _achievement(ctx, hit, following, seg)
+        ach = _achievement(ctx, hit, following, seg) if following is not None else None
         row = _row(ctx, q, hit, sent, seg, left, out, ach)
         out.append(_Found(row, hit.rule, hit.unit_end, sent.title))
     return out
+
+
+_END = itemgetter(1)
 
 
 def _goal_starts(ctx: _Context, sent: _Sentence) -> dict[int, int]:
@@ -339,11 +356,23 @@ def _goal_starts(ctx: _Context, sent: _Sentence) -> dict[int, int]:
 
     Searched only in sentences that hold a candidate figure, not over the whole article."""
     out: dict[int, int] = {}
-    for i, v in enumerate(ctx.cat.vetoes):
-        if v.sentence_before is not None:
-            m = v.sentence_before.search(ctx.norm, sent.start, sent.end)
-            out[i] = m.start() if m else sent.end
+    norm, start, end = ctx.norm, sent.start, sent.end
+    for i, pattern, lits in ctx.cat.goal_plan:
+        out[i] = end
+        if lits is None or _has_in(lits, norm, start, end):
+            m = pattern.search(norm, start, end)
+            if m:
+                out[i] = m.start()
     return out
+
+
+def _has_in(lits: tuple[str, ...], text: str, start: int, end: int) -> bool:
+    """``_has`` on ``text[start:end]`` without the slice."""
+    find = text.find
+    for lit in lits:  # noqa: SIM110  (a loop: faster than any() over a generator)
+        if find(lit, start, end) >= 0:
+            return True
+    return False
 
 
 def _has(lits: tuple[str, ...], text: str) -> bool:
@@ -510,23 +539,38 @@ def _sentence_orgs(ctx: _Context, sent: _Sentence) -> list[OrgMention]:
 
 
 def _organization(ctx: _Context, q: Quantity, hit: _Hit, sent: _Sentence) -> str | None:
-    cfg = ctx.cat.orgs
     orgs = _sentence_orgs(ctx, sent)
-    mentions = [m for m in orgs if m.end <= q.start]
+    if not orgs:
+        return ctx.subject
+    norm = ctx.norm
     award = hit.rule.metric == "awards"
     if not award:  # "500 suất quà của LĐLĐ quận X": the owner named right after the figure
-        clause_end = _clause_end(ctx.norm, hit.unit_end, sent.end)
+        unit_end = hit.unit_end
+        clause_end = -1
         for m in orgs:
-            if hit.unit_end <= m.start < clause_end and m.canonical and not m.national and \
-                    _OWNER_BEFORE.search(ctx.norm, max(0, m.start - 8), m.start):
+            if m.start < unit_end:
+                continue
+            if clause_end < 0:
+                clause_end = _clause_end(norm, unit_end, sent.end)
+            if m.start >= clause_end:
+                break  # sorted by start
+            if m.canonical and not m.national and \
+                    _OWNER_BEFORE.search(norm, max(0, m.start - 8), m.start):
                 return m.canonical
-    for m in reversed(mentions):
-        if m.national or m.canonical is None or not is_actor(ctx.norm, m, cfg):
+    cfg = ctx.cat.orgs
+    actor = ctx.actor
+    for m in reversed(orgs):
+        if m.end > q.start or m.national or m.canonical is None:
+            continue
+        ok = actor.get(m.start)
+        if ok is None:
+            ok = actor[m.start] = is_actor(norm, m, cfg)
+        if not ok:
             continue
         # A superior body honouring others is the giver; a district honouring its own people
         # is the recipients' body too.
         superior = m.level in ("thành phố", "tỉnh") and m.canonical != ctx.subject
-        if award and superior and is_giver(ctx.norm, m, cfg):
+        if award and superior and is_giver(norm, m, cfg):
             continue
         return m.canonical
     return ctx.subject
@@ -630,12 +674,15 @@ def _giver(ctx: _Context, sent: _Sentence, seg: tuple[int, int], q: Quantity) ->
 def _dedupe(found: list[_Found]) -> list[MetricRow]:
     """A figure repeated in title, lead and body is one row; a rounded repeat keeps the precise one."""
     kept: list[_Found] = []
+    by_key: dict[tuple[str, str | None], list[int]] = {}  # only rows of one key can be the same
     for f in found:
-        dup = next((k for k in kept if _same(k, f)), None)
+        slots = by_key.setdefault((f.row.metric, f.row.organization), [])
+        dup = next((i for i in slots if _same(kept[i], f)), None)
         if dup is None:
+            slots.append(len(kept))
             kept.append(f)
-        elif _prefer(f, dup):
-            kept[kept.index(dup)] = f
+        elif _prefer(f, kept[dup]):
+            kept[dup] = f
     return [k.row for k in kept]
 
 
