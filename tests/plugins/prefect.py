@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,10 +28,7 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-# Where `prefect deploy` runs (and so where the worker starts runs): the repository root, or
-# another checkout named by UNION_NEWS_DEPLOY_ROOT (put first on the runs' PYTHONPATH too).
-DEPLOY_ROOT = Path(os.environ.get("UNION_NEWS_DEPLOY_ROOT") or ROOT)
+ROOT = Path(__file__).resolve().parents[2]  # where `prefect deploy` and the worker's runs start
 BIN = Path(sys.executable).parent
 POOL = "union-news"
 
@@ -42,7 +40,7 @@ def free_port() -> int:
 
 
 def start_process(args: list[str], env: dict[str, str], log: Path,
-                  cwd: Path = DEPLOY_ROOT) -> subprocess.Popen:
+                  cwd: Path = ROOT) -> subprocess.Popen:
     """Start a process in its own session (so its whole group can be signalled), logging to a file."""
     handle = log.open("ab")
     return subprocess.Popen(args, cwd=cwd, env=env, stdout=handle, stderr=subprocess.STDOUT,
@@ -102,7 +100,7 @@ class PrefectServer:
 
     def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
         """Run ``prefect <args>`` against this server from the repository root."""
-        return subprocess.run([str(BIN / "prefect"), *args], cwd=DEPLOY_ROOT, env=self.env,
+        return subprocess.run([str(BIN / "prefect"), *args], cwd=ROOT, env=self.env,
                               capture_output=True, text=True, timeout=timeout)
 
     def settings(self):
@@ -127,7 +125,7 @@ def _prefect_env(home: Path, api_url: str) -> dict[str, str]:
         "PREFECT_WORKER_QUERY_SECONDS": "1",
         "PREFECT_RUNNER_POLL_FREQUENCY": "1",
         "PREFECT_LOGGING_LEVEL": "INFO",
-        "PYTHONPATH": os.pathsep.join(dict.fromkeys([str(DEPLOY_ROOT), str(ROOT)])),
+        "PYTHONPATH": str(ROOT),
         "PYTHONUNBUFFERED": "1",
     })
     return env
@@ -211,58 +209,56 @@ def prefect_deployed(prefect_server: PrefectServer) -> PrefectServer:
     return server
 
 
-STUB = bool(os.environ.get("UNION_NEWS_DEPLOY_ROOT"))  # developing against a stand-in checkout
-
-
 def sample_range(count: int = 2):
-    """(site context manager, since, until, window size, expected metric rows or None): the
-    sample site and a range covering its latest ``count`` windows that hold articles, using
-    months when the site spans enough of them, else weeks, else days."""
+    """(site, since, until, window size, expected rows): a SampleSite (a context manager serving
+    the bundled sample site on loopback), the range covering its latest ``count`` months that hold
+    articles (the last one clipped at the newest article) and the Counter of ``row_key``s the
+    articles published in that range declare."""
     from datetime import date
 
+    from union_news.sample_site import SampleSite, load_sample_articles
     from union_news.windows import split_windows
 
-    if STUB:
-        return contextlib.nullcontext(None), date(2024, 2, 10), date(2024, 3, 31), "month", None
-    sample_site = pytest.importorskip("union_news.sample_site", reason="sample site not built yet")
-    articles = [a for a in sample_site.load_sample_articles() if a.published is not None]
-    days = [(a, a.published.date() if hasattr(a.published, "date") else a.published)
-            for a in articles]
-    first, last = min(d for _, d in days), max(d for _, d in days)
-    for size in ("month", "week", "day"):
-        windows = split_windows(first, last, size)
-        if len(windows) >= count or size == "day":
-            break
-    since = windows[min(count, len(windows)) - 1].since
-    expected = sum(len(a.expected) for a, d in days if since <= d <= last)
-    return sample_site.SampleSite(), since, last, size, expected
+    articles = [a for a in load_sample_articles() if a.published is not None]
+    first = min(a.published.date() for a in articles)
+    last = max(a.published.date() for a in articles)
+    windows = split_windows(first, last, "month")
+    assert len(windows) >= count, "the sample site spans fewer months than the test needs"
+    since: date = windows[count - 1].since
+    return SampleSite(), since, last, "month", expected_rows(since, last)
 
 
-def needs_pipeline() -> None:
-    """Skip (with the reason) while the pipeline parts the backfill runs are not built yet."""
-    if STUB:
-        return
-    for module in ("union_news.sample_site", "union_news.warehouse", "tasks.discover"):
-        pytest.importorskip(module, reason=f"{module} is not built yet")
+def _num(value: Any) -> Any:
+    if value is None:
+        return None
+    value = round(float(value), 4)
+    return int(value) if value.is_integer() else value
 
 
-def metric_row_counts(url: str) -> tuple[int, int]:
-    """(rows, distinct natural keys) in the warehouse's metric-row table."""
-    from sqlalchemy import MetaData, Table, create_engine, func, inspect, select
+def row_key(row: Any) -> tuple:
+    """What makes two metric rows the same figure (a MetricRow or a warehouse row mapping)."""
+    get = row.get if isinstance(row, dict) else lambda k: getattr(row, k)
+    return (get("metric"), _num(get("value")), _num(get("target")), _num(get("achievement_pct")),
+            get("qualifier"), get("organization"), get("period"))
+
+
+def expected_rows(since, until) -> Counter:
+    """The rows the sample articles published in [since, until] declare."""
+    from union_news.sample_site import load_sample_articles
+
+    return Counter(row_key(r) for a in load_sample_articles()
+                   if a.published is not None and since <= a.published.date() <= until
+                   for r in a.expected)
+
+
+def warehouse_rows(url: str) -> Counter:
+    """The warehouse's metric rows as a Counter of ``row_key``s."""
+    from sqlalchemy import MetaData, Table, create_engine, select
 
     engine = create_engine(url)
     try:
-        names = [n for n in inspect(engine).get_table_names()
-                 if "metric" in n and "quarantine" not in n]
-        assert names, "no metric table in the warehouse"
-        rows = Table(names[0], MetaData(), autoload_with=engine)
-        key = [rows.c[c] for c in ("article_url", "metric", "organization", "detail", "period",
-                                   "value") if c in rows.c]
+        table = Table("metric_rows", MetaData(), autoload_with=engine)
         with engine.connect() as conn:
-            total = conn.execute(select(func.count()).select_from(rows)).scalar_one()
-            distinct = conn.execute(
-                select(func.count()).select_from(select(*key).distinct().subquery())
-            ).scalar_one()
+            return Counter(row_key(dict(r._mapping)) for r in conn.execute(select(table)))
     finally:
         engine.dispose()
-    return total, distinct
