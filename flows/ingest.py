@@ -7,6 +7,10 @@ a crash loses at most the batch in flight and a rerun picks up where the last on
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextvars import copy_context
+from dataclasses import dataclass
 from datetime import date
 
 from prefect import flow, get_run_logger
@@ -21,7 +25,16 @@ from tasks.fetch import fetch_pages
 from tasks.load import load_batch
 from tasks.validate import validate
 from union_news.models import Candidate
-from union_news.pipeline import RunSummary, chunks, in_window, window_label
+from union_news.pipeline import (
+    RunSummary,
+    StageClock,
+    chunks,
+    in_window,
+    stage_clock,
+    warm_up_validation,
+    window_label,
+    worker_pool,
+)
 from union_news.profiles import load_profile
 from union_news.secrets import mask_url
 from union_news.settings import load_settings
@@ -94,37 +107,93 @@ def ingest(
     if since is not None and until is not None:
         warehouse.record_window(profile.name, since, until, "running", run_id)
 
-    found = discover_candidates(profile, since, until, None)
-    retry = [Candidate(url=u, source=profile.name) for u in warehouse.failed_urls(profile.name)]
-    known_urls = {c.url for c in found.candidates}
-    candidates = list(found.candidates) + [c for c in retry if c.url not in known_urls]
-    summary.discovered = len(found.candidates)
-    if retry:
-        logger.info("Retrying %d page(s) that failed in earlier runs", len(retry))
-    discovery_failures = list(found.failures)
+    clock = StageClock()
+    with (
+        stage_clock(clock),
+        worker_pool(_workers(settings)),
+        ThreadPoolExecutor(1, thread_name_prefix="ingest-ahead") as ahead,
+    ):
+        warm_up_validation()  # Great Expectations imports while discovery and fetching run
+        with clock.call("discover"):
+            found = discover_candidates(profile, since, until, None)
+        with clock.stage("setup"):
+            retry = [
+                Candidate(url=u, source=profile.name) for u in warehouse.failed_urls(profile.name)
+            ]
+            known_urls = {c.url for c in found.candidates}
+            candidates = list(found.candidates) + [c for c in retry if c.url not in known_urls]
+            states = warehouse.known_pages([c.url for c in candidates])
+        summary.discovered = len(found.candidates)
+        if retry:
+            logger.info("Retrying %d page(s) that failed in earlier runs", len(retry))
+        discovery_failures = list(found.failures)
+        validators = {u: (s.etag, s.last_modified) for u, s in states.items()}
 
-    states = warehouse.known_pages([c.url for c in candidates])
-    validators = {u: (s.etag, s.last_modified) for u, s in states.items()}
+        # Batch n+1 is fetched, cleaned and extracted (in a thread; clean and extract in the
+        # worker processes) while batch n is validated and loaded here, batch after batch in
+        # order: one transaction per batch as before, the CPU-bound stages on every core.
+        batches = list(chunks(candidates, batch_size))
+        if not batches and discovery_failures:
+            batches = [[]]
+            first = 0
+        else:
+            first = 1
 
-    for number, batch in enumerate(chunks(candidates, batch_size), start=1):
-        _run_batch(number, batch, profile, validators, since, until, warehouse, run_id, summary,
-                   discovery_failures if number == 1 else [])
-    if not candidates and discovery_failures:
-        _run_batch(0, [], profile, validators, since, until, warehouse, run_id, summary,
-                   discovery_failures)
+        def prepare_ahead(index: int) -> Future | None:
+            if index >= len(batches):
+                return None
+            return ahead.submit(
+                copy_context().run,
+                _prepare,
+                first + index,
+                batches[index],
+                profile,
+                validators,
+                since,
+                until,
+                clock,
+            )
 
-    _publish_quality(warehouse, summary)
+        pending = prepare_ahead(0)
+        for index in range(len(batches)):
+            prepared = pending.result()
+            pending = prepare_ahead(index + 1)
+            _finish(
+                prepared,
+                warehouse,
+                run_id,
+                summary,
+                clock,
+                discovery_failures if index == 0 else [],
+            )
+
+        _publish_quality(warehouse, summary, clock)
     summary.finish()
-    _publish_summary(summary)
+    summary.stage_seconds = clock.stage_seconds()
+    summary.orchestration_seconds = round(clock.orchestration(), 4)
+    with clock.call("publish"):
+        _publish_summary(summary)
+    summary.orchestration_seconds = round(clock.orchestration(), 4)
     failed = summary.quality_failed_batches > 0
     if since is not None and until is not None:
-        warehouse.record_window(profile.name, since, until, "failed" if failed else "completed",
-                                run_id, summary.as_dict())
+        warehouse.record_window(
+            profile.name,
+            since,
+            until,
+            "failed" if failed else "completed",
+            run_id,
+            summary.as_dict(),
+        )
     logger.info(
         "Done: %d discovered, %d fetched, %d unchanged, %d fetch failures, %d rows loaded, "
         "%d quarantined in %.1f s",
-        summary.discovered, summary.fetched, summary.unchanged, summary.fetch_failed,
-        summary.rows_loaded, summary.rows_quarantined, summary.seconds,
+        summary.discovered,
+        summary.fetched,
+        summary.unchanged,
+        summary.fetch_failed,
+        summary.rows_loaded,
+        summary.rows_quarantined,
+        summary.seconds,
     )
     if failed:
         message = "Data quality gate failed: " + "; ".join(summary.quality_messages)
@@ -133,43 +202,88 @@ def ingest(
     return Completed(message="ingest completed", data=summary.as_dict())
 
 
-def _run_batch(number, batch, profile, validators, since, until, warehouse, run_id, summary,
-               extra_failures) -> None:
-    host = profile.name
-    fetched, failures = fetch_pages.with_options(
-        task_run_name=f"fetch {host} batch {number} ({len(batch)} pages)"
-    )(profile, batch, {c.url: validators.get(c.url, (None, None)) for c in batch})
-    failures = list(failures) + list(extra_failures)
-    changed = [p for p in fetched if not p.not_modified]
-    summary.fetched += len(fetched)
-    summary.unchanged += len(fetched) - len(changed)
-    summary.fetch_failed += len(failures)
+def _workers(settings: dict) -> int:
+    """Worker processes for clean and extract: ``[pipeline] workers``, 0 = one per CPU."""
+    configured = int(settings["pipeline"].get("workers", 0) or 0)
+    return configured if configured > 0 else (os.cpu_count() or 1)
 
-    articles, clean_quarantine = clean_pages.with_options(
-        task_run_name=f"clean {host} batch {number} ({len(changed)} pages)"
-    )(changed, profile)
+
+@dataclass
+class _Prepared:
+    """One batch fetched, cleaned and extracted, waiting to be validated and loaded."""
+
+    number: int
+    fetched: list
+    changed: list
+    failures: list
+    articles: list
+    clean_quarantine: list
+    kept: list
+    pages: list
+    rows: list
+
+
+def _prepare(number, batch, profile, validators, since, until, clock) -> _Prepared:
+    host = profile.name
+    with clock.call("fetch"):
+        fetched, failures = fetch_pages.with_options(
+            task_run_name=f"fetch {host} batch {number} ({len(batch)} pages)"
+        )(profile, batch, {c.url: validators.get(c.url, (None, None)) for c in batch})
+    changed = [p for p in fetched if not p.not_modified]
+    with clock.call("clean"):
+        articles, clean_quarantine = clean_pages.with_options(
+            task_run_name=f"clean {host} batch {number} ({len(changed)} pages)"
+        )(changed, profile)
     kept = [a for a in articles if in_window(a.published, since, until)]
-    summary.out_of_window += len(articles) - len(kept)
-    summary.cleaned += len(articles)
-    summary.clean_failed += len(clean_quarantine)
     # Raw pages are stored (with their validators, so the next run gets a 304) only when they were
     # fully processed: articles inside the window and pages that hold no article. A page outside
     # the window is not stored, or a later run with a wider window would skip it as unchanged.
     processed = {a.url for a in kept} | {q.article_url for q in clean_quarantine}
     pages = [p for p in changed if p.url in processed or p.final_url in processed]
-
-    rows = extract_articles.with_options(
-        task_run_name=f"extract {host} batch {number} ({len(kept)} articles)"
-    )(kept)
-    summary.rows_extracted += len(rows)
-
-    report = validate.with_options(task_run_name=f"validate {host} batch {number} ({len(rows)} rows)")(
-        kept, rows
+    with clock.call("extract"):
+        rows = extract_articles.with_options(
+            task_run_name=f"extract {host} batch {number} ({len(kept)} articles)"
+        )(kept)
+    return _Prepared(
+        number,
+        list(fetched),
+        changed,
+        list(failures),
+        articles,
+        list(clean_quarantine),
+        kept,
+        pages,
+        rows,
     )
-    quarantined = list(clean_quarantine) + list(report.quarantined)
-    stats = load_batch.with_options(task_run_name=f"load {host} batch {number}")(
-        warehouse, pages, report.articles_ok, report.rows_ok, quarantined, failures, run_id, profile.name
-    )
+
+
+def _finish(prepared: _Prepared, warehouse, run_id, summary, clock, extra_failures) -> None:
+    p, host, number = prepared, summary.source, prepared.number
+    failures = p.failures + list(extra_failures)
+    summary.fetched += len(p.fetched)
+    summary.unchanged += len(p.fetched) - len(p.changed)
+    summary.fetch_failed += len(failures)
+    summary.out_of_window += len(p.articles) - len(p.kept)
+    summary.cleaned += len(p.articles)
+    summary.clean_failed += len(p.clean_quarantine)
+    summary.rows_extracted += len(p.rows)
+
+    with clock.call("validate"):
+        report = validate.with_options(
+            task_run_name=f"validate {host} batch {number} ({len(p.rows)} rows)"
+        )(p.kept, p.rows)
+    quarantined = p.clean_quarantine + list(report.quarantined)
+    with clock.call("load"):
+        stats = load_batch.with_options(task_run_name=f"load {host} batch {number}")(
+            warehouse,
+            p.pages,
+            report.articles_ok,
+            report.rows_ok,
+            quarantined,
+            failures,
+            run_id,
+            host,
+        )
     summary.batches += 1
     summary.record_quality(report)
     summary.rows_loaded += stats.rows_inserted
@@ -184,17 +298,25 @@ def _run_batch(number, batch, profile, validators, since, until, warehouse, run_
         summary.quality_messages.append(f"batch {number}: {quality_failure_message(report)}")
 
 
-def _publish_quality(warehouse: Warehouse, summary: RunSummary) -> None:
+def _publish_quality(warehouse: Warehouse, summary: RunSummary, clock: StageClock) -> None:
     """The run-level data-quality artifact: every batch's expectations summed, plus the facts in
     conflict among the keys this run touched (two articles disagreeing beyond rounding)."""
     from union_news.facts import conflict_summary
 
     try:
-        conflicts = conflict_summary(warehouse, summary.quality_keys) if summary.quality_keys else {}
+        with clock.stage("report"):
+            conflicts = (
+                conflict_summary(warehouse, summary.quality_keys) if summary.quality_keys else {}
+            )
     except Exception as exc:  # noqa: BLE001 - a report must not fail a loaded run
         get_run_logger().warning("Could not count fact conflicts: %s", exc)
         conflicts = {}
     summary.facts_in_conflict = int(conflicts.get("facts_in_conflict", 0))
+    with clock.call("publish"):
+        _quality_artifact(summary, conflicts)
+
+
+def _quality_artifact(summary: RunSummary, conflicts: dict) -> None:
     create_markdown_artifact(
         key="data-quality",
         markdown=summary.quality_markdown(conflicts),

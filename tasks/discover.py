@@ -6,13 +6,15 @@ from datetime import date
 from typing import Any
 
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 
 from union_news.discovery import DiscoveryResult, discover
 from union_news.fetching import Fetcher
+from union_news.pipeline import stage_timer
 from union_news.profiles import SourceProfile
 
 
-@task(name="discover candidates")
+@task(name="discover candidates", cache_policy=NO_CACHE)
 def discover_candidates(
     profile: SourceProfile,
     since: date | None,
@@ -20,5 +22,5 @@ def discover_candidates(
     settings: dict[str, Any] | None = None,
 ) -> DiscoveryResult:
     """Article candidates of ``profile`` in [since, until], read politely from its indexes."""
-    with Fetcher(profile, settings) as fetcher:
+    with stage_timer("discover"), Fetcher(profile, settings) as fetcher:
         return discover(profile, fetcher, since, until, settings)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 
 from union_news.fetching import Fetcher
 from union_news.models import Candidate, FetchedPage, FetchFailure
+from union_news.pipeline import stage_timer
 from union_news.profiles import SourceProfile
 
 
@@ -38,7 +40,7 @@ def fetch_all(
     return pages, failures
 
 
-@task(name="fetch pages")
+@task(name="fetch pages", cache_policy=NO_CACHE)
 def fetch_pages(
     profile: SourceProfile,
     candidates: list[Candidate],
@@ -46,4 +48,5 @@ def fetch_pages(
     settings: dict[str, Any] | None = None,
 ) -> tuple[list[FetchedPage], list[FetchFailure]]:
     """Fetched pages (304s included, ``not_modified=True``) and the failures of one batch."""
-    return fetch_all(profile, candidates, validators, settings)
+    with stage_timer("fetch"):
+        return fetch_all(profile, candidates, validators, settings)

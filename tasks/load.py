@@ -6,6 +6,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from union_news.models import CleanArticle, FetchedPage, FetchFailure, MetricRow, QuarantinedRow
+from union_news.pipeline import stage_timer
 from union_news.warehouse import LoadBatch, LoadStats, Warehouse
 
 
@@ -22,17 +23,18 @@ def load_batch(
 ) -> LoadStats:
     """Load one batch (pages, articles, rows, quarantine, fetch failures) in one transaction."""
     logger = get_run_logger()
-    stats = warehouse.load_batch(
-        LoadBatch(
-            pages=list(pages),
-            articles=list(articles),
-            rows=list(rows),
-            quarantined=list(quarantined),
-            failures=list(failures),
-            run_id=run_id,
-            source=source,
+    with stage_timer("load"):
+        stats = warehouse.load_batch(
+            LoadBatch(
+                pages=list(pages),
+                articles=list(articles),
+                rows=list(rows),
+                quarantined=list(quarantined),
+                failures=list(failures),
+                run_id=run_id,
+                source=source,
+            )
         )
-    )
     logger.info(
         "Loaded into %s: articles %d new, %d updated, %d unchanged; rows %d new, %d deleted, "
         "%d unchanged; %d quarantined, %d fetch failures logged",

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+from union_news.models import CleanArticle, FetchedPage, MetricRow, QuarantinedRow
+
+if TYPE_CHECKING:
+    from union_news.profiles import SourceProfile
 
 T = TypeVar("T")
 
@@ -53,6 +62,10 @@ class RunSummary:
     quality_failed_batches: int = 0
     quality_messages: list[str] = field(default_factory=list)
     facts_in_conflict: int = 0
+    # seconds spent inside each stage's own code (summed over batches) and in the orchestrator
+    # (task-run bookkeeping, artifacts) while the flow body ran: see StageClock
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    orchestration_seconds: float = 0.0
     # run-level data quality, summed over the batches' reports (not part of as_dict)
     quality_keys: set[tuple] = field(default_factory=set, repr=False)
     quality_outcomes: dict[tuple[str, str, str], list] = field(default_factory=dict, repr=False)
@@ -68,8 +81,13 @@ class RunSummary:
         for private in ("_started", "quality_keys", "quality_outcomes"):
             d.pop(private, None)
         d["quality"] = [
-            {"suite": suite, "expectation": name, "severity": severity, "checked": checked,
-             "failed": failed}
+            {
+                "suite": suite,
+                "expectation": name,
+                "severity": severity,
+                "checked": checked,
+                "failed": failed,
+            }
             for (suite, name, severity), (checked, failed, _) in sorted(
                 self.quality_outcomes.items(), key=lambda kv: (-kv[1][1], kv[0])
             )
@@ -116,7 +134,8 @@ class RunSummary:
             lines.append(f"| {suite} | {name} | {severity} | {checked} | {failed} | {cell} |")
         lines.append("")
         lines.append(
-            f"Great Expectations Data Docs: `{self.data_docs}`" if self.data_docs
+            f"Great Expectations Data Docs: `{self.data_docs}`"
+            if self.data_docs
             else "Great Expectations Data Docs: not built (`[quality] data_docs_dir` is empty)."
         )
         return "\n".join(lines) + "\n"
@@ -127,6 +146,225 @@ class RunSummary:
         ]
         rows.append({"stage": "time taken (s)", "count": self.seconds})
         return rows
+
+
+class StageClock:
+    """Where a run's time goes: ``busy`` seconds inside each stage's code (recorded by the stage
+    itself with :func:`stage_timer`) and ``calls`` seconds of each call to a stage as the flow
+    saw it (orchestration included). ``orchestration()`` is the sum of the differences; a call
+    under a name no stage records (an artifact, say) counts whole as orchestration.
+
+    Thread safe; stages running in other threads of the run record into the same clock when the
+    thread runs in a copy of the flow's context (as Prefect's thread pool does).
+    """
+
+    def __init__(self) -> None:
+        self.busy: dict[str, float] = {}
+        self.calls: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def add(self, table: dict[str, float], name: str, seconds: float) -> None:
+        with self._lock:
+            table[name] = table.get(name, 0.0) + seconds
+
+    @contextmanager
+    def call(self, name: str) -> Iterator[None]:
+        """Time one call to a stage (a task run) from the caller's side."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.add(self.calls, name, time.perf_counter() - started)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Time stage code run directly by the flow (no task around it)."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.add(self.busy, name, time.perf_counter() - started)
+
+    def orchestration(self) -> float:
+        with self._lock:
+            return sum(max(0.0, t - self.busy.get(name, 0.0)) for name, t in self.calls.items())
+
+    def stage_seconds(self) -> dict[str, float]:
+        with self._lock:
+            return {k: round(v, 4) for k, v in self.busy.items()}
+
+
+_CLOCK: ContextVar[StageClock | None] = ContextVar("union_news_stage_clock", default=None)
+
+
+@contextmanager
+def stage_clock(clock: StageClock | None = None) -> Iterator[StageClock]:
+    """Make ``clock`` (a new one by default) the clock of the stages run in this context."""
+    clock = clock or StageClock()
+    token = _CLOCK.set(clock)
+    try:
+        yield clock
+    finally:
+        _CLOCK.reset(token)
+
+
+@contextmanager
+def stage_timer(name: str) -> Iterator[None]:
+    """Record the enclosed stage code as busy time of ``name`` on the current clock, if any."""
+    clock = _CLOCK.get()
+    if clock is None:
+        yield
+        return
+    with clock.stage(name):
+        yield
+
+
+# --- worker processes for the CPU-bound stages ------------------------------------------------
+
+
+def quarantine_page(page: FetchedPage, reason: str) -> QuarantinedRow:
+    """The quarantine record of a page that held no article."""
+    url = page.final_url or page.url
+    return QuarantinedRow(
+        kind="page",
+        suite="clean",
+        expectation="article_extractable",
+        reason=reason,
+        row={"url": url, "status": page.status},
+        article_url=url,
+    )
+
+
+def clean_page(page: FetchedPage, profile: SourceProfile | None) -> CleanArticle | QuarantinedRow:
+    """One fetched page cleaned, or its quarantine record when it holds no article."""
+    from union_news.cleaning import CleaningError, clean_document
+
+    try:
+        article = clean_document(
+            page.text or "", url=page.url, profile=profile, content_type=page.content_type
+        )
+    except CleaningError as err:
+        return quarantine_page(page, str(err))
+    article.source = page.source or article.source
+    return article
+
+
+def _clean_chunk(pages: list[FetchedPage], profile: SourceProfile | None) -> list:
+    return [clean_page(p, profile) for p in pages]
+
+
+def _extract_chunk(articles: list[CleanArticle]) -> list[list[MetricRow]]:
+    from union_news.extraction import extract_metrics
+
+    return [extract_metrics(a) for a in articles]
+
+
+def _warm_worker() -> None:
+    """Import the stages' modules and compile the catalog before the first batch arrives."""
+    from union_news.catalog import default_catalog
+    from union_news.cleaning import clean_document  # noqa: F401 - imported to warm up
+
+    default_catalog()
+
+
+class WorkerPool:
+    """Worker processes a run cleans and extracts in (CPU-bound: trafilatura, lxml, regexes).
+
+    Workers are spawned (never forked from a process that runs threads) and import the stage
+    modules at once, so they are warm when the first batch is fetched. Work is sent in chunks of
+    a few pages and comes back in input order.
+    """
+
+    def __init__(self, workers: int) -> None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.workers = max(1, int(workers))
+        self._executor = ProcessPoolExecutor(
+            self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_warm_worker
+        )
+        for _ in range(self.workers):  # start every worker now, not at the first batch
+            self._executor.submit(int, 0)
+
+    def _map(self, fn, items: list, *extra) -> list:
+        size = max(1, min(16, -(-len(items) // (self.workers * 4))))
+        parts = [items[i : i + size] for i in range(0, len(items), size)]
+        futures = [self._executor.submit(fn, part, *extra) for part in parts]
+        return [x for f in futures for x in f.result()]
+
+    def clean(self, pages: list[FetchedPage], profile: SourceProfile | None) -> list:
+        return self._map(_clean_chunk, pages, profile)
+
+    def extract(self, articles: list[CleanArticle]) -> list[list[MetricRow]]:
+        return self._map(_extract_chunk, articles)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+_POOL: ContextVar[WorkerPool | None] = ContextVar("union_news_worker_pool", default=None)
+
+
+@contextmanager
+def worker_pool(workers: int | None) -> Iterator[WorkerPool | None]:
+    """A :class:`WorkerPool` of ``workers`` processes for the stages run in this context (none
+    when ``workers`` is 0 or 1: the stages then run in the calling process)."""
+    if not workers or workers < 2:
+        yield None
+        return
+    pool = WorkerPool(workers)
+    token = _POOL.set(pool)
+    try:
+        yield pool
+    finally:
+        _POOL.reset(token)
+        pool.close()
+
+
+def warm_up_validation() -> threading.Thread:
+    """Import Great Expectations and compile the suites in a background thread (seconds of
+    imports that then overlap discovery and fetching); the first validation waits for it."""
+
+    def run() -> None:
+        from union_news.quality import expectations_dir
+        from union_news.quality.runner import warm_up
+
+        with contextlib.suppress(Exception):  # a real problem shows in the validation itself
+            warm_up(str(expectations_dir()))
+
+    thread = threading.Thread(target=run, name="union-news-gx-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+# Below this many items a batch is cheaper to process in the calling process than to ship.
+MIN_POOL_ITEMS = 8
+
+
+def clean_all(
+    pages: list[FetchedPage], profile: SourceProfile | None
+) -> tuple[list[CleanArticle], list[QuarantinedRow]]:
+    """Clean pages (in the run's worker pool when there is one), in input order: the articles
+    and the quarantine records of the pages that held none. Pages without text are skipped."""
+    pages = [p for p in pages if p.text is not None]
+    pool = _POOL.get()
+    if pool is not None and len(pages) >= MIN_POOL_ITEMS:
+        results = pool.clean(pages, profile)
+    else:
+        results = [clean_page(p, profile) for p in pages]
+    articles = [r for r in results if isinstance(r, CleanArticle)]
+    failures = [r for r in results if isinstance(r, QuarantinedRow)]
+    return articles, failures
+
+
+def extract_all(articles: list[CleanArticle]) -> list[MetricRow]:
+    """Metric rows of every article in article order (in the run's worker pool if any)."""
+    pool = _POOL.get()
+    if pool is not None and len(articles) >= MIN_POOL_ITEMS:
+        per_article = pool.extract(articles)
+    else:
+        per_article = _extract_chunk(articles)
+    return [row for rows in per_article for row in rows]
 
 
 def chunks(items: Sequence[T], size: int) -> Iterator[list[T]]:

@@ -1,0 +1,341 @@
+"""End to end: the ingest flow through a real Prefect server against plain trafilatura.
+
+Generates ``--pages`` sample-style article files (``bench/sitegen.py``: the bundled articles
+copied with new ids and shifted years), serves them on loopback with ``SampleSite`` (no rate
+limit: the sample profile's ``min_delay_s`` is 0), starts a real ``prefect server start`` on a
+free loopback port (its own PREFECT_HOME, as ``tests/plugins/prefect.py`` does) and runs the
+ingest flow in a child process into a fresh SQLite file. In the same run, this process times
+plain ``trafilatura.extract(html, include_comments=False)`` over the same rendered pages, before
+and after the flow (the mean of the two passes is the baseline, so machine load that changes
+during the run hits both sides).
+
+Reported: pages/s of the flow (pages over the flow's wall time, flow run creation to final
+state) and of plain trafilatura, their ratio; peak RSS of the flow process alone (its
+``ru_maxrss``) and of the flow's whole process tree (flow process plus its worker processes,
+sampled every 20 ms with psutil; ``peak_rss_mb`` is this larger figure); the stage times the flow
+records (``RunSummary.stage_seconds``: busy time of each stage, summed over batches and
+workers) and Prefect's overhead per page: the time the flow's thread spent in Prefect itself
+(flow run setup and teardown, task run orchestration, artifacts) rather than in stage code.
+Also checks the warehouse holds the rows the generated articles declare.
+
+    uv run python bench/e2e.py --pages 2000 [--repeat 3] [--batch-size N] [--profile out.txt]
+
+Ends with one JSON line (medians over ``--repeat`` runs; each run's figures in ``runs``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.sitegen import generate_articles  # noqa: E402
+
+
+def _child(args: argparse.Namespace) -> int:
+    """Run the flow once (this process is the flow process); print one JSON line."""
+    profiler = None
+    if args.profile:
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.002, async_mode="disabled")
+    from flows.ingest import ingest
+
+    params: dict[str, Any] = {
+        "source": "sample",
+        "base_url": args.base_url,
+        "warehouse_url": args.warehouse_url,
+    }
+    if args.batch_size:
+        params["batch_size"] = args.batch_size
+    if profiler:
+        profiler.start()
+    t0 = time.perf_counter()
+    state = ingest(return_state=True, **params)
+    wall = time.perf_counter() - t0
+    if profiler:
+        profiler.stop()
+        Path(args.profile).write_text(profiler.output_text(unicode=True, show_all=False))
+    summary = state.result(raise_on_failure=False)
+    if not isinstance(summary, dict):
+        summary = {"error": str(summary)}
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(
+        json.dumps(
+            {
+                "state": state.type.value,
+                "wall_s": wall,
+                "summary": summary,
+                "ru_maxrss_mb": usage.ru_maxrss / 1024,
+                "cpu_s": usage.ru_utime + usage.ru_stime,
+                "workers_cpu_s": workers.ru_utime + workers.ru_stime,
+            },
+            default=str,
+        )
+    )
+    return 0
+
+
+class TreeRss:
+    """Peak RSS of a process and its descendants, sampled in a background thread."""
+
+    def __init__(self, pid: int, interval: float = 0.05) -> None:
+        self.pid, self.interval = pid, interval
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        import psutil
+
+        try:
+            root = psutil.Process(self.pid)
+        except psutil.NoSuchProcess:
+            return
+        while not self._stop.is_set():
+            total = 0
+            try:
+                procs = [root, *root.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                break
+            for p in procs:
+                with contextlib.suppress(psutil.Error):
+                    total += p.memory_info().rss
+            self.peak = max(self.peak, total)
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> TreeRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds used so far by a process and its live descendants."""
+    import psutil
+
+    total = 0.0
+    try:
+        root = psutil.Process(pid)
+        for p in [root, *root.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):
+                t = p.cpu_times()
+                total += t.user + t.system
+    except psutil.Error:
+        pass
+    return total
+
+
+def plain_trafilatura(pages: list[str]) -> tuple[float, float]:
+    """Wall and CPU seconds of plain trafilatura over every page, in this process."""
+    import trafilatura
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    for html in pages:
+        trafilatura.extract(html, include_comments=False)
+    return time.perf_counter() - t0, time.process_time() - c0
+
+
+def _expected_rows(site: Any) -> int:
+    return sum(len(a.expected) for a in site.articles if a.kind == "article")
+
+
+def _metric_rows(url: str) -> int:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text("select count(*) from metric_rows")).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def run_once(
+    n: int,
+    server: Any,
+    site: Any,
+    pages: list[str],
+    workdir: Path,
+    args: argparse.Namespace,
+    number: int,
+) -> dict[str, Any]:
+    """One measured run: plain trafilatura, the flow in a child process, plain trafilatura."""
+    import trafilatura  # noqa: F401 - imported before timing
+
+    plain_before, cpu_before = plain_trafilatura(pages)
+    db = workdir / f"run{number}.db"
+    url = f"sqlite:///{db}"
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--child",
+        "--base-url",
+        site.base_url,
+        "--warehouse-url",
+        url,
+    ]
+    if args.batch_size:
+        cmd += ["--batch-size", str(args.batch_size)]
+    if args.profile:
+        cmd += ["--profile", str(args.profile)]
+    env = dict(server.env)
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    server_cpu, own_cpu = _tree_cpu(server.processes[0].pid), time.process_time()
+    with TreeRss(proc.pid) as tree:
+        out, err = proc.communicate(timeout=3600)
+    server_cpu = _tree_cpu(server.processes[0].pid) - server_cpu
+    site_cpu = time.process_time() - own_cpu
+    if proc.returncode != 0:
+        raise RuntimeError(f"flow process failed ({proc.returncode}):\n{err[-4000:]}")
+    child = json.loads(out.strip().splitlines()[-1])
+    plain_after, cpu_after = plain_trafilatura(pages)
+    summary = child["summary"]
+    if child["state"] != "COMPLETED":
+        raise RuntimeError(f"flow ended {child['state']}: {summary}")
+    wall = child["wall_s"]
+    stages: dict[str, float] = summary.get("stage_seconds") or {}
+    overhead = summary.get("orchestration_seconds")
+    if overhead is None:  # older flow: wall time minus the stages
+        overhead = wall - sum(stages.values())
+    plain_s = (plain_before + plain_after) / 2
+    loaded, expected = _metric_rows(url), _expected_rows(site)
+    return {
+        "pages": n,
+        "pipeline_pages_per_s": n / wall,
+        "trafilatura_pages_per_s": n / plain_s,
+        "ratio": (n / wall) / (n / plain_s),
+        "peak_rss_mb": max(tree.peak / 2**20, child["ru_maxrss_mb"]),
+        "flow_process_rss_mb": child["ru_maxrss_mb"],
+        "overhead_ms_per_page": overhead * 1000 / n,
+        "wall_s": wall,
+        "cpu_s": {
+            "flow_process": child["cpu_s"],
+            "worker_processes": child["workers_cpu_s"],
+            "prefect_server": server_cpu,
+            "site_and_sampler": site_cpu,
+            "plain_trafilatura": (cpu_before + cpu_after) / 2,
+        },
+        "trafilatura_s": [plain_before, plain_after],
+        "stage_seconds": stages,
+        "stage_ms_per_page": {k: v * 1000 / n for k, v in stages.items()},
+        "rows_loaded": loaded,
+        "rows_expected": expected,
+        "batches": summary.get("batches"),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--pages", type=int, default=200)
+    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--batch-size", type=int, default=0, help="default: the settings' batch_size")
+    ap.add_argument("--profile", type=Path, help="pyinstrument text profile of the flow process")
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--base-url", help=argparse.SUPPRESS)
+    ap.add_argument("--warehouse-url", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.child:
+        return _child(args)
+    result = measure(args.pages, args.repeat, args)
+    print(json.dumps(result))
+    return 0
+
+
+def measure(n: int, repeat: int, args: argparse.Namespace) -> dict[str, Any]:
+    """Generate the site, start the servers, run ``repeat`` measured runs; print each run and
+    return the medians (with every run under ``runs``)."""
+    from tests.plugins.prefect import running_server
+    from union_news.sample_site import SampleSite
+
+    with tempfile.TemporaryDirectory(prefix="union-news-e2e-") as tmp:
+        workdir = Path(tmp)
+        generate_articles(n, workdir / "articles")
+        (workdir / "prefect").mkdir()
+        with (
+            running_server(workdir / "prefect") as server,
+            SampleSite(articles_dir=workdir / "articles") as site,
+        ):
+            pages = [site.resolve(a.path).body.decode("utf-8") for a in site.articles]
+            runs = []
+            for number in range(1, repeat + 1):
+                r = run_once(n, server, site, pages, workdir, args, number)
+                runs.append(r)
+                _print_run(r, number)
+    keys = (
+        "pipeline_pages_per_s",
+        "trafilatura_pages_per_s",
+        "ratio",
+        "peak_rss_mb",
+        "flow_process_rss_mb",
+        "overhead_ms_per_page",
+        "wall_s",
+    )
+    out: dict[str, Any] = {"pages": n, "repeat": repeat}
+    for k in keys:
+        out[k] = round(statistics.median(r[k] for r in runs), 3)
+    stage_names = sorted({s for r in runs for s in r["stage_ms_per_page"]})
+    out["stage_ms_per_page"] = {
+        s: round(statistics.median(r["stage_ms_per_page"].get(s, 0.0) for r in runs), 3)
+        for s in stage_names
+    }
+    out["rows_ok"] = all(r["rows_loaded"] == r["rows_expected"] for r in runs)
+    out["cpus"] = os.cpu_count()
+    out["runs"] = [
+        {k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items() if k in keys}
+        for r in runs
+    ]
+    print(
+        f"median of {repeat}: flow {out['pipeline_pages_per_s']:.1f} pages/s, plain "
+        f"trafilatura {out['trafilatura_pages_per_s']:.1f} pages/s, ratio {out['ratio']:.2f}, "
+        f"peak RSS {out['peak_rss_mb']:.0f} MB, Prefect overhead "
+        f"{out['overhead_ms_per_page']:.2f} ms/page"
+    )
+    return out
+
+
+def _print_run(r: dict[str, Any], number: int) -> None:
+    print(
+        f"run {number}: {r['pages']} pages in {r['wall_s']:.1f} s -> "
+        f"{r['pipeline_pages_per_s']:.1f} pages/s; plain trafilatura "
+        f"{r['trafilatura_pages_per_s']:.1f} pages/s; ratio {r['ratio']:.2f}"
+    )
+    print(
+        f"  peak RSS {r['peak_rss_mb']:.0f} MB (flow process alone "
+        f"{r['flow_process_rss_mb']:.0f} MB); "
+        f"Prefect overhead {r['overhead_ms_per_page']:.2f} ms/page"
+    )
+    cpu = ", ".join(f"{k} {v:.1f}" for k, v in r["cpu_s"].items())
+    print(f"  CPU seconds: {cpu}")
+    stages = ", ".join(f"{k} {v:.2f}" for k, v in r["stage_ms_per_page"].items())
+    print(f"  stages (ms/page): {stages or 'not recorded'}")
+    ok = "ok" if r["rows_loaded"] == r["rows_expected"] else "MISMATCH"
+    print(
+        f"  metric rows loaded {r['rows_loaded']} / declared {r['rows_expected']} ({ok}); "
+        f"{r['batches']} batches",
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
