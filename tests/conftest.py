@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.plugins.db",
     "tests.plugins.site",
     "tests.plugins.prefect",
+    "tests.plugins.crash",
 ]

@@ -9,6 +9,9 @@ What the load stage guarantees:
 - **Atomic**: ``load_batch`` runs in one transaction: raw pages, articles, metric rows,
   quarantine and fetch log commit together or not at all (a crash or a failed statement leaves no
   trace of the batch).
+- **Serialised**: loads into one warehouse take turns (``BEGIN IMMEDIATE`` on SQLite, an advisory
+  transaction lock per schema on PostgreSQL), so concurrent runs never rebuild a fact from rows
+  the other has not committed.
 - **Migrated**: ``upgrade()`` runs the Alembic migrations (under a lock, so concurrent flows may
   call it at once).
 - **No secrets**: a URL's password never appears in messages (see :class:`WarehouseError`).
@@ -70,6 +73,7 @@ log = logging.getLogger(__name__)
 WINDOW_STATUSES = ("running", "completed", "failed")
 _CHUNK = 500  # parameters per IN (...) list and rows per multi-row INSERT
 _LOCK_ID = 0x756E6577  # PostgreSQL advisory lock of the migrations ("unew")
+_LOAD_LOCK_ID = 0x756E6578  # PostgreSQL advisory lock of the loads, with the schema's hash
 
 
 class WarehouseError(RuntimeError):
@@ -541,6 +545,7 @@ class Warehouse:
         version = batch.extractor_version or EXTRACTOR_VERSION
         stats = LoadStats()
         with self._tx("loading a batch") as conn:
+            self._lock_loads(conn)
             now = _now()
             self._store_pages(conn, batch, stats, now)
             affected: set[tuple[Any, ...]] = set()
@@ -553,6 +558,21 @@ class Warehouse:
             self._after_rows(conn, affected)
         log.debug("loaded batch into %s: %s", self.masked_url, stats)
         return stats
+
+    @staticmethod
+    def _lock_loads(conn: Connection) -> None:
+        """One load at a time per warehouse (PostgreSQL schema), held until the transaction ends.
+
+        Two loads at once would otherwise rebuild a shared fact each from the rows it sees,
+        without the other's uncommitted rows, and the second insert of that fact fails with a
+        unique violation (or, after a delete, leaves a fact missing the other load's mentions).
+        SQLite needs nothing: writes begin with ``BEGIN IMMEDIATE`` and so already wait.
+        """
+        if conn.dialect.name == "postgresql":
+            conn.execute(
+                text("SELECT pg_advisory_xact_lock(:id, hashtext(current_schema()))"),
+                {"id": _LOAD_LOCK_ID},
+            )
 
     def _after_rows(self, conn: Connection, affected_keys: set[tuple[Any, ...]]) -> None:
         """Hook: runs inside ``load_batch``'s transaction after the metric rows are written.
