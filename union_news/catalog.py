@@ -120,6 +120,8 @@ class OrgConfig:
     known_names: tuple[str, ...] = ()
     sectors: tuple[str, ...] = ()
     grassroots: re.Pattern[str] | None = None
+    known_lower: tuple[str, ...] = ()  # known_names and sectors lowercased, same order
+    sectors_lower: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -146,7 +148,8 @@ class Catalog:
     by_unit_groups: list[int] = field(default_factory=list)  # aligned with by_unit; -1: no unit
     count_unit_groups: tuple[int, ...] = ()  # groups of units a count can take
     # Hot-loop plans built once from the above (see ``_plan``): tuples, patterns with their
-    # literal prefilters (``required_literals``) and how much of the left context they read.
+    # prefilters (``required_suffixes`` for cues anchored at the figure, else
+    # ``required_literals``) and how much of the left context they read.
     veto_plan: list[tuple[Any, ...]] = field(default_factory=list)
     unit_plan: list[tuple[int, list[tuple[Any, ...]]]] = field(default_factory=list)
     # ``probe`` groups [lo, hi) hold exactly the count units (and their inner groups): one
@@ -215,7 +218,11 @@ def _orgs(raw: dict[str, Any]) -> OrgConfig:
         rf"(?P<head>{head})\s+(?P<level>{level_alt})(?![^\W_])(?:\s+(?P<name>{words}))?",
         _FLAGS,
     )
+    known = tuple(sorted(raw.get("known_names", []), key=len, reverse=True))
+    sectors = tuple(sorted(raw.get("sectors", []), key=len, reverse=True))
     return OrgConfig(
+        known_lower=tuple(k.lower() for k in known),
+        sectors_lower=tuple(k.lower() for k in sectors),
         default_city=str(raw["default_city"]),
         mention=mention,
         national=re.compile(lower_pattern(raw["national"]), _FLAGS),
@@ -224,8 +231,8 @@ def _orgs(raw: dict[str, Any]) -> OrgConfig:
         not_actor_before=re.compile(lower_pattern(raw["not_actor_before"]), _FLAGS),
         giver_after=re.compile(lower_pattern(raw["giver_after"]), _FLAGS),
         levels=levels,
-        known_names=tuple(sorted(raw.get("known_names", []), key=len, reverse=True)),
-        sectors=tuple(sorted(raw.get("sectors", []), key=len, reverse=True)),
+        known_names=known,
+        sectors=sectors,
         grassroots=re.compile(lower_pattern(raw["grassroots"]) + r"(?P<name>(?:\s+[^\W_]+){0,10})",
                               _FLAGS) if raw.get("grassroots") else None,
     )
@@ -279,16 +286,18 @@ def _plan(cat: Catalog) -> None:
         for g in cat.count_unit_groups:
             owned.update(range(g, g + inner.get(g, 1)))
         cat.count_unit_span = (lo, hi) if owned == set(range(lo, hi)) else None
+    sfx = required_suffixes
     cat.veto_plan = [
         (i, v.kinds, v.sentence_before is not None, v.unit_group, v.unit_not_group,
-         v.after, lit(v.after), v.before, lit(v.before), _tail_size(v.before, 80))
+         v.after, lit(v.after), v.before, sfx(v.before), lit(v.before), _tail_size(v.before, 80))
         for i, v in enumerate(cat.vetoes)
     ]
     cat.unit_plan = [
-        (g, [(order, r, r.kinds, r.not_before, lit(r.not_before), _tail_size(r.not_before, 64),
-              r.not_after, lit(r.not_after), r.before, lit(r.before), _tail_size(r.before, 64),
-              r.after, lit(r.after), r.unit_cue, lit(r.unit_cue), r.sign_before,
-              lit(r.sign_before), _tail_size(r.sign_before, 64), r.weight)
+        (g, [(order, r, r.kinds, r.not_before, sfx(r.not_before), lit(r.not_before),
+              _tail_size(r.not_before, 64), r.not_after, lit(r.not_after), r.before,
+              sfx(r.before), lit(r.before), _tail_size(r.before, 64), r.after, lit(r.after),
+              r.unit_cue, lit(r.unit_cue), r.sign_before, sfx(r.sign_before),
+              _tail_size(r.sign_before, 64), r.weight)
              for order, r in rules])
         for (_, rules), g in zip(cat.by_unit, cat.by_unit_groups, strict=True)
     ]
@@ -429,6 +438,100 @@ def _required(items: list[tuple[Any, Any]]) -> set[str] | None:
             inner = _required(list(av[2]))
         best = _better(best, inner)
     return _better(best, run)
+
+
+_MAX_SUFFIXES = 64
+
+
+def required_suffixes(pattern: re.Pattern[str] | None) -> tuple[str, ...] | None:
+    """For a pattern that ends in ``\\s*$``: strings one of which ``text.rstrip()`` ends with
+    whenever ``pattern.search(text)`` matches (None: no such guarantee known).
+
+    ``text.rstrip().endswith(suffixes)`` is then one C call that skips most searches of the
+    cues anchored at the figure (``kết nạp\\s*$``)."""
+    if pattern is None or pattern.flags & re.IGNORECASE or not pattern.pattern.endswith("$"):
+        return None
+    try:
+        import re._constants as c  # noqa: PLC0415
+        import re._parser as sre_parse  # noqa: PLC0415
+
+        items = list(sre_parse.parse(pattern.pattern, pattern.flags))
+        if not items or items[-1] != (c.AT, c.AT_END):
+            return None
+        items.pop()
+        while items and _is_space_run(items[-1]):
+            items.pop()
+        found = _suffixes(items, lambda: None)
+    except Exception:  # noqa: BLE001  (a private module: any surprise means no prefilter)
+        return None
+    if not found:
+        return None
+    out = {s.rstrip() for s in found}  # text.rstrip() loses the spaces a suffix ends with
+    if "" in out:
+        return None
+    return tuple(sorted(out, key=len))
+
+
+def _is_space_run(item: tuple[Any, Any]) -> bool:
+    from re import _constants as c  # noqa: PLC0415
+
+    spaces = ([(c.CATEGORY, c.CATEGORY_SPACE)], [(c.CATEGORY, c.CATEGORY_UNI_SPACE)])
+    op, av = item
+    if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+        body = list(av[2])
+        return len(body) == 1 and body[0][0] is c.IN and body[0][1] in spaces
+    return op is c.IN and av in spaces
+
+
+def _suffixes(items: list[tuple[Any, Any]], before: Any) -> set[str] | None:
+    """Strings one of which any match of ``items`` ends with; ``before()`` gives those of the text
+    before ``items`` when ``items`` can match the empty string."""
+    from re import _constants as c  # noqa: PLC0415
+
+    if not items:
+        return before()
+    if _is_space_run(items[-1]):  # spaces at the end are stripped from the text too
+        return _suffixes(items[:-1], before)
+    k = len(items)  # the longest run of finite items at the end
+    while k > 0 and _finite(items[k - 1]) is not None:
+        k -= 1
+    if k < len(items):
+        run = _finite_seq(items[k:])
+        if run is not None and "" not in run:
+            return run
+        rest = _suffixes(items[:k], before)
+        if run is None or rest is None:
+            return None
+        out = {s for s in run if s} | rest
+        return out if len(out) <= _MAX_SUFFIXES else None
+    op, av = items[-1]
+
+    def prev() -> set[str] | None:
+        return _suffixes(items[:-1], before)
+
+    if op in (c.AT, c.ASSERT, c.ASSERT_NOT):
+        return prev()
+    if op is c.SUBPATTERN and not av[1] & re.IGNORECASE:
+        return _suffixes(list(av[3]), prev)
+    if op is c.ATOMIC_GROUP:
+        return _suffixes(list(av), prev)
+    if op is c.BRANCH:
+        out: set[str] = set()
+        for alt in av[1]:
+            sub = _suffixes(list(alt), prev)
+            if sub is None:
+                return None
+            out |= sub
+        return out if len(out) <= _MAX_SUFFIXES else None
+    if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+        body = _suffixes(list(av[2]), lambda: None)  # the last repetition ends the match
+        if body is None:
+            return None
+        if av[0] >= 1:
+            return body
+        rest = prev()
+        return None if rest is None else body | rest
+    return None
 
 
 @lru_cache(maxsize=1)

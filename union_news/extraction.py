@@ -336,9 +336,11 @@ def _sentence_rows(ctx: _Context, sent: _Sentence, quantities: list[Quantity],
         left = norm[max(seg[0], at - window) : at]
         if goals is None:
             goals = _goal_starts(ctx, sent)
-        if _vetoed(ctx, q, left, goals, seg, regs):
+        tail = left.rstrip()  # what the cues anchored at the figure (``\s*$``) must end
+        if _vetoed(ctx, q, left, tail, goals, seg, regs):
             continue
-        hit = (_inherited(ctx, q, out, seg) if out else None) or _classify(ctx, q, left, seg, regs)
+        hit = (_inherited(ctx, q, out, seg) if out else None) or \
+            _classify(ctx, q, left, tail, seg, regs)
         if hit is None:
             continue
         following = quantities[i + 1] if i + 1 < len(quantities) else None
@@ -383,11 +385,11 @@ def _has(lits: tuple[str, ...], text: str) -> bool:
     return False
 
 
-def _vetoed(ctx: _Context, q: Quantity, left: str, goals: dict[int, int], seg: tuple[int, int],
-            regs: tuple[tuple[int, int], ...]) -> bool:
+def _vetoed(ctx: _Context, q: Quantity, left: str, tail: str, goals: dict[int, int],
+            seg: tuple[int, int], regs: tuple[tuple[int, int], ...]) -> bool:
     norm, kind = ctx.norm, q.kind
     right: str | None = None
-    for i, kinds, goal, unit_g, unit_not_g, after, a_lits, before, b_lits, b_tail in \
+    for i, kinds, goal, unit_g, unit_not_g, after, a_lits, before, b_sfx, b_lits, b_tail in \
             ctx.cat.veto_plan:  # cheapest checks first
         if kinds is not None and kind not in kinds:
             continue
@@ -403,6 +405,8 @@ def _vetoed(ctx: _Context, q: Quantity, left: str, goals: dict[int, int], seg: t
             if (a_lits is not None and not _has(a_lits, right)) or not after.search(right):
                 continue
         if before is not None:
+            if b_sfx is not None and not tail.endswith(b_sfx):
+                continue
             scope = left[-b_tail:] if b_tail else left
             if (b_lits is not None and not _has(b_lits, scope)) or not before.search(scope):
                 continue
@@ -417,7 +421,7 @@ def _last_match(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
     return last
 
 
-def _classify(ctx: _Context, q: Quantity, left: str, seg: tuple[int, int],
+def _classify(ctx: _Context, q: Quantity, left: str, tail: str, seg: tuple[int, int],
               regs: tuple[tuple[int, int], ...]) -> _Hit | None:
     """The rule whose unit follows the figure and whose cue stands nearest (ties: rule order).
 
@@ -434,18 +438,18 @@ def _classify(ctx: _Context, q: Quantity, left: str, seg: tuple[int, int],
         if not clause_from <= unit_end <= clause_to:
             clause_from, clause_to = unit_end, _clause_end(norm, unit_end, seg[1])
         right = norm[unit_end:clause_to]
-        for (order, rule, kinds, nb, nb_lits, nb_tail, na, na_lits, b, b_lits, b_tail, a, a_lits,
-             uc, uc_lits, sb, _, sb_tail, weight) in rules:
+        for (order, rule, kinds, nb, nb_sfx, nb_lits, nb_tail, na, na_lits, b, b_sfx, b_lits,
+             b_tail, a, a_lits, uc, uc_lits, sb, sb_sfx, sb_tail, weight) in rules:
             if kind not in kinds:
                 continue
-            if nb is not None:
+            if nb is not None and (nb_sfx is None or tail.endswith(nb_sfx)):
                 scope = left[-nb_tail:] if nb_tail else left
                 if (nb_lits is None or _has(nb_lits, scope)) and nb.search(scope):
                     continue
             if na is not None and (na_lits is None or _has(na_lits, right)) and na.search(right):
                 continue
             dist = -1
-            if b is not None:
+            if b is not None and (b_sfx is None or tail.endswith(b_sfx)):
                 scope = left[-b_tail:] if b_tail else left
                 if b_lits is None or _has(b_lits, scope):
                     # anchored: its one match ends at the figure; else the nearest match
@@ -465,8 +469,8 @@ def _classify(ctx: _Context, q: Quantity, left: str, seg: tuple[int, int],
                 dist = 1000
             distance = (dist + weight) * 100 + order
             if best is None or distance < best.distance:
-                sign = -1 if sb is not None and sb.search(left[-sb_tail:] if sb_tail else left) \
-                    else 1
+                sign = -1 if sb is not None and (sb_sfx is None or tail.endswith(sb_sfx)) and \
+                    sb.search(left[-sb_tail:] if sb_tail else left) else 1
                 best = _Hit(rule, unit_end, distance, sign)
     return best
 

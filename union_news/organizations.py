@@ -29,8 +29,8 @@ def _trim_name(raw: str | None, cfg: OrgConfig) -> str | None:
     if not raw:
         return None
     low = raw.lower()
-    for known in cfg.known_names:
-        if low.startswith(known.lower()):
+    for known in cfg.known_lower:
+        if low.startswith(known):
             return raw[: len(known)]
     words: list[str] = []
     for word in raw.split():
@@ -42,8 +42,8 @@ def _trim_name(raw: str | None, cfg: OrgConfig) -> str | None:
 
 def _sector(raw: str, cfg: OrgConfig) -> str | None:
     low = raw.lower()
-    for name in cfg.sectors:
-        if low.startswith(name.lower()):
+    for name, name_low in zip(cfg.sectors, cfg.sectors_lower, strict=True):
+        if low.startswith(name_low):
             return name
     return _trim_name(raw, cfg)
 
