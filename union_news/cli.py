@@ -90,7 +90,19 @@ def _run_ingest(**params) -> dict:
     _quiet_prefect_defaults()
     from flows.ingest import ingest
 
-    state = ingest(**params, return_state=True)
+    # Prefect stores a flow run's parameters in clear (API, UI): the warehouse URL, which may
+    # hold a password, goes to the flow through the environment instead.
+    url = params.pop("warehouse_url", None)
+    saved = os.environ.get("UNION_NEWS_WAREHOUSE_URL")
+    if url:
+        os.environ["UNION_NEWS_WAREHOUSE_URL"] = url
+    try:
+        state = ingest(**params, return_state=True)
+    finally:
+        if saved is None:
+            os.environ.pop("UNION_NEWS_WAREHOUSE_URL", None)
+        else:
+            os.environ["UNION_NEWS_WAREHOUSE_URL"] = saved
     data = state.data if isinstance(getattr(state, "data", None), dict) else None
     if data is None:
         try:
