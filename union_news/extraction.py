@@ -88,6 +88,7 @@ class _Context:
     orgs: dict[int, list[OrgMention]] = field(default_factory=dict)
     actor: dict[int, bool] = field(default_factory=dict)  # is_actor per mention start
     periods: dict[tuple[int, int, int], str | None] = field(default_factory=dict)
+    period_kinds: dict[int, tuple[str, ...]] = field(default_factory=dict)  # per sentence start
 
 
 def extract_metrics(article: CleanArticle, catalog: Catalog | None = None) -> list[MetricRow]:
@@ -140,10 +141,14 @@ def quoted_spans(text: str) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
     if "“" not in text and '"' not in text:
         return out
-    match = _QUOTED.match
+    match, find = _QUOTED.match, text.find
     pos, n = 0, len(text)
+    a = b = -2  # next “ and next " at or after pos (-1: none left; -2: to look up)
     while pos < n:
-        a, b = text.find("“", pos), text.find('"', pos)
+        if -1 < a < pos or a == -2:
+            a = find("“", pos)
+        if -1 < b < pos or b == -2:
+            b = find('"', pos)
         at = a if b < 0 or 0 <= a < b else b
         if at < 0:
             break
@@ -273,10 +278,18 @@ def _figure_period(ctx: _Context, seg: tuple[int, int], sent: _Sentence) -> str 
 
 
 def _find_period(ctx: _Context, seg: tuple[int, int], sent: _Sentence) -> str | None:
+    kinds = ctx.period_kinds.get(sent.start)
+    if kinds is None:  # the kinds whose cue words the sentence holds at all
+        lits = ctx.cat.period_lits
+        kinds = ctx.period_kinds[sent.start] = tuple(
+            kind for kind in ("as_of", "term", "year")
+            if lits.get(kind) is None or _has_in(lits[kind], ctx.norm, sent.start, sent.end))
+    if not kinds:
+        return ctx.period
     for start, end in (seg, (sent.start, seg[0])):
         if end <= start:
             continue
-        for kind in ("as_of", "term", "year"):
+        for kind in kinds:
             found = _period_in(ctx.norm, ctx.cat, kind, start, end)
             if found:
                 return found

@@ -165,16 +165,19 @@ def _quantity(m: re.Match[str]) -> Quantity:
     text = m.string
     if not (den or hi or mult or pct or cur or after):  # the common case: a bare number
         at, end = m.span()
-        value = int(raw) if raw.isdigit() and len(raw) <= _MAX_NUMBER_CHARS else parse_number(raw)
-        kind = "count" if value is not None else "invalid"
-        if value is None:
-            value = 0
-        elif _is_year(raw, value):
-            kind = "year"
-        elif text[end : end + 1] in _CODE_NEXT:
-            kind = "code"
-        qualifier, start = ("exact", at) if kind != "count" else _qualifier_before(text, at)
-        return Quantity(start, end, at, end, value, text[start:end], qualifier, kind=kind)
+        if raw.isdigit() and len(raw) <= _MAX_NUMBER_CHARS:
+            value = int(raw)
+            if len(raw) == 4 and 1900 <= value <= 2100:
+                return Quantity(at, end, at, end, value, raw, "exact", None, None, "year")
+        else:
+            value = parse_number(raw)
+            if value is None:
+                return Quantity(at, end, at, end, 0, raw, "exact", None, None, "invalid")
+        if text[end : end + 1] in _CODE_NEXT:
+            return Quantity(at, end, at, end, value, raw, "exact", None, None, "code")
+        qualifier, start = _qualifier_before(text, at)
+        return Quantity(start, end, at, end, value, text[start:end] if start != at else raw,
+                        qualifier, None, None, "count")
     value, factor = _chain_value(raw, mult or "")
     kind = "count"
     if value is None:

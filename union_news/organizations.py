@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from operator import attrgetter
 
 from union_news.catalog import OrgConfig, lower_text
 
@@ -63,7 +64,7 @@ def find_organizations(text: str, cfg: OrgConfig, subject: str | None = None,
         found.append(OrgMention(m.start(), m.end(), cfg.national_canonical, national=True))
     taken = [(f.start, f.end) for f in found]
     for m in cfg.mention.finditer(low, start, end):
-        if any(s <= m.start() < e for s, e in taken):
+        if taken and any(s <= m.start() < e for s, e in taken):
             continue
         level = m.group("level")
         name = _trim_name(text[m.start("name") : m.end("name")] if m.group("name") else None, cfg)
@@ -75,7 +76,11 @@ def find_organizations(text: str, cfg: OrgConfig, subject: str | None = None,
             found.append(OrgMention(m.start(), m.start("name") + len(name), f"Công đoàn ngành {name}"))
     if cfg.grassroots is not None:
         found.extend(_grassroots(text, low, cfg.grassroots, subject, start, end))
-    return sorted(found, key=lambda f: f.start)
+    found.sort(key=_START)
+    return found
+
+
+_START = attrgetter("start")
 
 
 def _grassroots(text: str, low: str, pattern: re.Pattern[str], subject: str | None,
