@@ -114,6 +114,12 @@ def measure(articles: list[CleanArticle], seconds: float, rounds: int) -> dict[s
     }
 
 
+def python_reference_ms() -> float:
+    """CPU milliseconds of a fixed pure-Python loop (best of 5): how fast this machine runs
+    Python right now; extraction scales with it when comparing runs across machines."""
+    return min(_cpu(lambda: sum(range(1_000_000)), 1) for _ in range(5)) * 1000
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
@@ -141,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
             f"({r['median_ms']:.3f} ms), best {r['best_per_s']:.0f}/s on one core; "
             f"{r['x_baseline']:.1f}x the baseline pass (best {r['x_baseline_best']:.1f}x)"
         )
+    out["python_ref_ms"] = round(python_reference_ms(), 2)
+    print(f"python reference loop: {out['python_ref_ms']:.1f} ms CPU (machine speed now)")
     seeds = out["seeds"]
     out["ok"] = seeds["median_per_s"] >= TARGET
     print(f"target {TARGET:.0f} articles/s on the seeds: {'met' if out['ok'] else 'NOT met'}")

@@ -158,6 +158,7 @@ class Catalog:
     goal_plan: list[tuple[int, re.Pattern[str], tuple[str, ...] | None]] = field(
         default_factory=list)  # (veto index, sentence_before, its literals)
     period_lits: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
+    period_not_lits: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
 
 
 def _expand(pattern: str, groups: dict[str, str]) -> str:
@@ -277,6 +278,7 @@ def _plan(cat: Catalog) -> None:
     cat.goal_plan = [(i, v.sentence_before, lit(v.sentence_before))
                      for i, v in enumerate(cat.vetoes) if v.sentence_before is not None]
     cat.period_lits = {kind: lit(p) for kind, p in cat.period.items()}
+    cat.period_not_lits = {kind: lit(p) for kind, p in cat.period_not.items()}
     if cat.count_unit_groups and cat.probe is not None:
         lo = min(cat.count_unit_groups)
         inner = {g: 1 + u.groups for u, g in zip((u for u, _ in cat.by_unit), cat.by_unit_groups,

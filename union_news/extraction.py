@@ -246,9 +246,17 @@ def article_period(norm: str, article: CleanArticle, cat: Catalog) -> str | None
 
 def _years(text: str, cat: Catalog, start: int = 0) -> list[int]:
     """Years named as periods in ``text[start:]`` (not those of a document's name)."""
-    skip = cat.period_not.get("year")
+    skip, lits = cat.period_not.get("year"), cat.period_not_lits.get("year")
     return [int(m.group(1)) for m in cat.period["year"].finditer(text, start)
-            if skip is None or not skip.search(text, max(0, m.start() - 60), m.start())]
+            if skip is None or not _skipped(skip, lits, text, m.start())]
+
+
+def _skipped(skip: re.Pattern[str], lits: tuple[str, ...] | None, text: str, at: int) -> bool:
+    """``period_not`` found in the 60 characters before a period cue at ``at``."""
+    start = max(0, at - 60)
+    if lits is not None and not _has_in(lits, text, start, at):
+        return False
+    return skip.search(text, start, at) is not None
 
 
 def _period_in(text: str, cat: Catalog, kind: str, start: int = 0, end: int | None = None) -> str | None:
@@ -256,9 +264,9 @@ def _period_in(text: str, cat: Catalog, kind: str, start: int = 0, end: int | No
     lits = cat.period_lits.get(kind)
     if lits is not None and not _has_in(lits, text, start, end):
         return None
-    skip = cat.period_not.get(kind)
+    skip, skip_lits = cat.period_not.get(kind), cat.period_not_lits.get(kind)
     m = cat.period[kind].search(text, start, end)
-    while m and skip is not None and skip.search(text, max(0, m.start() - 60), m.start()):
+    while m and skip is not None and _skipped(skip, skip_lits, text, m.start()):
         m = cat.period[kind].search(text, m.end(), end)
     if not m:
         return None
