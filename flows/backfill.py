@@ -301,12 +301,13 @@ def backfill(
     via_deployment = _deployment_reachable(deployment_name)
     if not via_deployment:
         logger.info("No deployment %r reachable: running windows as subflows", deployment_name)
-    outcomes = _run_jobs(jobs, via_deployment, deployment_name, url, base_url, max_concurrent)
+    outcomes = _run_jobs(jobs, via_deployment, deployment_name, url, warehouse_url, base_url,
+                         max_concurrent)
     return _finish(outcomes, rows, jobs, url)
 
 
 def _run_jobs(jobs: list[Job], via_deployment: bool, deployment: str, url: str,
-              base_url: str | None, max_concurrent: int) -> list[Outcome]:
+              given_url: str | None, base_url: str | None, max_concurrent: int) -> list[Outcome]:
     """Run the jobs in order, at most ``max_concurrent`` at once, keeping the progress current.
 
     Child runs are created from this thread (so each gets its own parent task run in the graph)
@@ -332,7 +333,7 @@ def _run_jobs(jobs: list[Job], via_deployment: bool, deployment: str, url: str,
     if not via_deployment:
         for job in jobs:
             _announce(job)
-            finish(_guard(job, lambda j=job: _run_as_subflow(j, _params(j, url, base_url))))
+            finish(_guard(job, lambda j=job: _run_as_subflow(j, _params(j, given_url, base_url))))
         return outcomes
 
     started = datetime.now().astimezone()
@@ -345,7 +346,7 @@ def _run_jobs(jobs: list[Job], via_deployment: bool, deployment: str, url: str,
             job = pending.pop(0)
             _announce(job)
             try:
-                run_id, reused = _start_child(job, deployment, _params(job, url, base_url), scope,
+                run_id, reused = _start_child(job, deployment, _params(job, given_url, base_url), scope,
                                               started, lambda j=job: _window_status(url, j))
             except Exception as exc:  # noqa: BLE001 - a window that cannot start is a failure
                 finish(Outcome(job, "FAILED", None, f"could not start: {type(exc).__name__}: {exc}"))
@@ -360,9 +361,12 @@ def _run_jobs(jobs: list[Job], via_deployment: bool, deployment: str, url: str,
     return outcomes
 
 
-def _params(job: Job, url: str, base_url: str | None) -> dict[str, Any]:
+def _params(job: Job, given_url: str | None, base_url: str | None) -> dict[str, Any]:
+    """A window run's parameters. The warehouse URL is passed on only when the backfill was given
+    one: otherwise the child resolves it from its own settings (UNION_NEWS_WAREHOUSE_URL), so a
+    password from the environment never lands in clear in the flow runs' parameters."""
     return {"source": job.source, "since": job.window.since, "until": job.window.until,
-            "warehouse_url": url, "base_url": base_url}
+            "warehouse_url": given_url, "base_url": base_url}
 
 
 def _announce(job: Job) -> None:
