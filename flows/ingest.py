@@ -39,7 +39,7 @@ from union_news.profiles import load_profile
 from union_news.secrets import mask_url
 from union_news.settings import load_settings
 from union_news.settings import warehouse_url as resolve_warehouse_url
-from union_news.warehouse import Warehouse
+from union_news.warehouse import Warehouse, WarehouseError
 from union_news.windows import window_for_scheduled_run
 
 
@@ -158,14 +158,21 @@ def ingest(
         for index in range(len(batches)):
             prepared = pending.result()
             pending = prepare_ahead(index + 1)
-            _finish(
-                prepared,
-                warehouse,
-                run_id,
-                summary,
-                clock,
-                discovery_failures if index == 0 else [],
-            )
+            try:
+                _finish(
+                    prepared,
+                    warehouse,
+                    run_id,
+                    summary,
+                    clock,
+                    discovery_failures if index == 0 else [],
+                )
+            except WarehouseError as exc:  # the batch's transaction rolled back
+                if pending is not None:
+                    pending.cancel()
+                return _load_failed(
+                    exc, prepared.number, len(batches), warehouse, summary, since, until, run_id
+                )
 
         _publish_quality(warehouse, summary, clock)
     summary.finish()
@@ -200,6 +207,27 @@ def ingest(
         logger.error(message)
         return Failed(message=message, data=summary.as_dict())
     return Completed(message="ingest completed", data=summary.as_dict())
+
+
+def _load_failed(exc, number, total, warehouse, summary, since, until, run_id):
+    """A batch that could not be loaded (connection lost, database down, disk full): its
+    transaction rolled back, the run stops there and ends Failed saying which batch, what the
+    database said (URL masked) and what to do; earlier batches stay committed."""
+    done = summary.batches
+    kept = "1 earlier batch stays" if done == 1 else f"{done} earlier batches stay"
+    message = (
+        f"Batch {number} of {total} was not loaded and was rolled back (nothing of it was kept): "
+        f"{exc}. {kept} committed; rerun the same window to load the rest."
+    )
+    get_run_logger().error(message)
+    if since is not None and until is not None:
+        try:
+            warehouse.record_window(
+                summary.source, since, until, "failed", run_id, summary.as_dict()
+            )
+        except WarehouseError as again:  # the database may still be away
+            get_run_logger().warning("Could not record the window as failed: %s", again)
+    return Failed(message=message, data=summary.as_dict())
 
 
 def _workers(settings: dict) -> int:
