@@ -28,6 +28,8 @@ app = typer.Typer(
 console = Console()
 err = Console(stderr=True)
 
+DEMO_PORT = 8741  # the demo's sample site; UNION_NEWS_DEMO_PORT overrides
+
 WarehouseOpt = Annotated[
     str | None,
     typer.Option("--warehouse", help="SQLAlchemy URL (default: UNION_NEWS_WAREHOUSE_URL or sqlite:///warehouse.db)"),
@@ -127,7 +129,16 @@ def demo(warehouse: WarehouseOpt = None) -> None:
     from union_news.settings import warehouse_url
 
     url = warehouse_url(warehouse)
-    with SampleSite() as site:
+    # Article URLs include the site's port, so the demo serves on the same port every time (a
+    # rerun then finds the same articles unchanged); a busy port falls back to a free one.
+    port = int(os.environ.get("UNION_NEWS_DEMO_PORT", DEMO_PORT))
+    try:
+        site = SampleSite(port=port).start()
+    except OSError:
+        site = SampleSite().start()
+        err.print(f"[yellow]port {port} is busy: the sample site is served on another port, so "
+                  "this run's article URLs differ from earlier demo runs'[/]")
+    with site:
         console.print(f"Sample site at [cyan]{site.base_url}[/], warehouse [cyan]{mask_url(url)}[/]")
         summary = _run_ingest(source="sample", base_url=site.base_url, warehouse_url=url)
     _print_summary(summary, "union-news demo")
