@@ -15,7 +15,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from operator import itemgetter
 
-from union_news.catalog import Catalog, Rule, default_catalog, lower_text, normalize
+from union_news.catalog import (
+    Catalog,
+    Rule,
+    default_catalog,
+    iter_prefixed,
+    lower_text,
+    normalize,
+)
 from union_news.models import CleanArticle, MetricRow
 from union_news.numbers import Quantity, format_number, scan
 from union_news.organizations import (
@@ -221,15 +228,17 @@ def _add_sentence(out: list[_Sentence], text: str, start: int, end: int) -> None
 
 def article_period(norm: str, article: CleanArticle, cat: Catalog) -> str | None:
     """The article's period: title's year or term, a term in the lead, the year most named."""
-    lines = norm.split("\n")
-    title, lead = lines[0], (lines[1] if len(lines) > 1 else "")
+    cut = norm.find("\n")
+    title = norm if cut < 0 else norm[:cut]
+    lead = "" if cut < 0 else norm[cut + 1 : (norm.find("\n", cut + 1) + 1 or len(norm) + 1) - 1]
     published = article.published.year if article.published else None
     for kind in ("term", "year"):
         found = _period_in(title, cat, kind)
         if found:
             return found
     # A congress article names the new term and the one it reports on: the earlier is the period.
-    terms = sorted((int(m.group(2)), int(m.group(1))) for m in cat.period["term"].finditer(lead)
+    terms = sorted((int(m.group(2)), int(m.group(1)))
+                   for m in iter_prefixed(cat.period["term"], cat.period_prefixes.get("term"), lead)
                    if published is None or int(m.group(2)) <= published + 1)
     if terms:
         return f"{terms[0][1]}-{terms[0][0]}"
@@ -247,7 +256,8 @@ def article_period(norm: str, article: CleanArticle, cat: Catalog) -> str | None
 def _years(text: str, cat: Catalog, start: int = 0) -> list[int]:
     """Years named as periods in ``text[start:]`` (not those of a document's name)."""
     skip, lits = cat.period_not.get("year"), cat.period_not_lits.get("year")
-    return [int(m.group(1)) for m in cat.period["year"].finditer(text, start)
+    years = iter_prefixed(cat.period["year"], cat.period_prefixes.get("year"), text, start)
+    return [int(m.group(1)) for m in years
             if skip is None or not _skipped(skip, lits, text, m.start())]
 
 
