@@ -422,6 +422,7 @@ def test_demo_with_a_bad_warehouse_leaks_no_password_to_output_or_prefect(
 
     runs = [r for r in prefect_server.flow_runs() if r.get("flow_id")]
     assert runs, "the demo created no flow run"
+    assert any(r["state_type"] == "FAILED" for r in runs), [r["state_type"] for r in runs]
     ids = [r["id"] for r in runs]
     recorded = {
         "flow_runs": runs,
