@@ -94,6 +94,8 @@ def _child(spec: dict) -> None:
     """A forked run: output to its log, optional self-kill at a statement, result to a file."""
     code = 2
     try:
+        os.setsid()  # its own process group: a kill takes its worker processes too
+        os.environ.update(spec.get("env") or {})
         fd = os.open(spec["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         os.dup2(fd, 1)
         os.dup2(fd, 2)
@@ -115,6 +117,7 @@ def _child(spec: dict) -> None:
             "message": state.message,
             "statements": counter["n"],
             "seconds": round(time.monotonic() - started, 3),
+            "cpu_seconds": round(sum(os.times()[:4]), 3),  # its own and its workers' CPU time
             "flow_run_id": str(state.state_details.flow_run_id or ""),
         }
         Path(spec["result"]).write_text(json.dumps(result), encoding="utf-8")
@@ -140,7 +143,7 @@ def _count_statements(kill_at: int | None) -> dict[str, int]:
     def tick(*_: Any, **__: Any) -> None:
         counter["n"] += 1
         if kill_at is not None and counter["n"] >= kill_at:
-            os.kill(os.getpid(), signal.SIGKILL)
+            os.killpg(0, signal.SIGKILL)  # the run and its worker processes
 
     event.listen(Engine, "after_cursor_execute", tick)  # the statement ran, not committed
     event.listen(Engine, "commit", tick)  # just before COMMIT
@@ -279,7 +282,9 @@ class Zygote:
         batch_size: int = 5,
         kill_at: int | None = None,
         name: str = "run",
+        env: dict[str, str] | None = None,
     ) -> Child:
+        """Fork one run; ``env`` is added to its environment."""
         self._n += 1
         stem = self.workdir / f"{self._n:03d}-{name}"
         spec = {
@@ -289,6 +294,7 @@ class Zygote:
             "kill_at": kill_at,
             "log": str(stem) + ".log",
             "result": str(stem) + ".json",
+            "env": env or {},
         }
         with contextlib.suppress(FileNotFoundError):
             os.unlink(spec["result"])
@@ -317,8 +323,11 @@ class Zygote:
 
     @staticmethod
     def kill(child: Child) -> None:
+        """SIGKILL the run's process group (the run and its worker processes)."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(child.pid, signal.SIGKILL)  # a zombie (ended, not yet reaped) ignores it
         with contextlib.suppress(ProcessLookupError):
-            os.kill(child.pid, signal.SIGKILL)  # a zombie (ended, not yet reaped) ignores it
+            os.kill(child.pid, signal.SIGKILL)  # before its setsid()
 
     def run(
         self,
@@ -329,9 +338,10 @@ class Zygote:
         kill_after: float | None = None,
         name: str = "run",
         timeout: float = 400,
+        env: dict[str, str] | None = None,
     ) -> Outcome:
         """One run; SIGKILLed ``kill_after`` s after its start if it is still running then."""
-        child = self.spawn(warehouse_url, base_url, batch_size, kill_at, name)
+        child = self.spawn(warehouse_url, base_url, batch_size, kill_at, name, env)
         if kill_after is not None:
             time.sleep(max(0.0, child.started + kill_after - time.monotonic()))
             self.kill(child)
@@ -515,12 +525,15 @@ class Tally:
     duplicated: int = 0  # rows a clean run does not hold after a completed rerun
     inconsistent_after_kill: int = 0
     failed_runs: int = 0
-    points: list[str] = field(default_factory=list)
+    points: list[str] = field(default_factory=list)  # one line per kill
+    kill_points: list[tuple[str, float]] = field(default_factory=list)  # (kind, s or statement)
+    held_articles: list[int] = field(default_factory=list)  # articles committed at each kill
     problems: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data.pop("points")
+        for name in ("points", "kill_points", "held_articles"):
+            data.pop(name)
         data["problems"] = self.problems[:20]
         return data
 
@@ -547,6 +560,7 @@ def crash_loop(
     tally = Tally()
     max_runs = max_runs or 4 * kills + 10
     runs = 0
+    used: set[tuple[str, float]] = set()  # every point is tried once
     while tally.kills < kills and runs < max_runs:
         tally.rounds += 1
         url = new_url()
@@ -554,14 +568,14 @@ def crash_loop(
         while True:
             runs += 1
             kind = "time" if (tally.kills + tally.completed_before_kill) % 2 == 0 else "stmt"
+            value = _draw(rng, kind, ref, used)
+            used.add((kind, value))
             if kind == "time":
-                delay = rng.uniform(0.02, 1.0) * ref.seconds
-                point = f"t={delay:6.2f} s of {ref.seconds:.1f}"
-                outcome = zygote.run(url, base_url, batch_size, kill_after=delay, name="kill")
+                point = f"t={value:6.2f} s of {ref.seconds:.1f}"
+                outcome = zygote.run(url, base_url, batch_size, kill_after=value, name="kill")
             else:
-                n = rng.randint(1, ref.statements)
-                point = f"stmt {n:4d} of {ref.statements}"
-                outcome = zygote.run(url, base_url, batch_size, kill_at=n, name="kill")
+                point = f"stmt {value:4d} of {ref.statements}"
+                outcome = zygote.run(url, base_url, batch_size, kill_at=int(value), name="kill")
             if not outcome.killed:
                 tally.completed_before_kill += 1
                 say(
@@ -575,6 +589,8 @@ def crash_loop(
             tally.statement_kills += kind == "stmt"
             in_round += 1
             problems, held = problems_after_kill(url, ref)
+            tally.kill_points.append((kind, value))
+            tally.held_articles.append(held["articles"])
             status = "consistent" if not problems else "INCONSISTENT: " + "; ".join(problems[:3])
             line = (
                 f"[{label}] kill {tally.kills:3d} (round {tally.rounds}, {in_round} in a row) "
@@ -593,6 +609,17 @@ def crash_loop(
                 _finish_round(rerun, url, ref, tally, label, say, rerun=True)
                 break
     return tally
+
+
+def _draw(rng: random.Random, kind: str, ref: Reference, used: set[tuple[str, float]]) -> float:
+    """A kill point not tried yet: seconds into the run, or a statement number."""
+    while True:
+        if kind == "time":
+            value: float = round(rng.uniform(0.02, 1.0) * ref.seconds, 2)
+        else:
+            value = rng.randint(1, ref.statements)
+        if (kind, value) not in used or len(used) > 10 * ref.statements:
+            return value
 
 
 def _finish_round(
