@@ -92,7 +92,8 @@ def _child(args: argparse.Namespace) -> int:
 
 
 class TreeRss:
-    """Peak RSS of a process and its descendants, sampled in a background thread."""
+    """Peak RSS of a process and its descendants, sampled in a background thread (the list of
+    descendants is refreshed every second, their memory read every ``interval`` seconds)."""
 
     def __init__(self, pid: int, interval: float = 0.05) -> None:
         self.pid, self.interval = pid, interval
@@ -107,12 +108,16 @@ class TreeRss:
             root = psutil.Process(self.pid)
         except psutil.NoSuchProcess:
             return
+        procs: list = []
+        listed = 0.0
         while not self._stop.is_set():
             total = 0
-            try:
-                procs = [root, *root.children(recursive=True)]
-            except psutil.NoSuchProcess:
-                break
+            if time.monotonic() - listed > 1.0:  # listing descendants scans /proc: not often
+                try:
+                    procs = [root, *root.children(recursive=True)]
+                except psutil.NoSuchProcess:
+                    break
+                listed = time.monotonic()
             for p in procs:
                 with contextlib.suppress(psutil.Error):
                     total += p.memory_info().rss

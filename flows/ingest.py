@@ -17,6 +17,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed
+from prefect.utilities.annotations import quote
 
 from tasks.clean import clean_pages
 from tasks.discover import discover_candidates
@@ -256,12 +257,12 @@ def _prepare(number, batch, profile, validators, since, until, clock) -> _Prepar
     with clock.call("fetch"):
         fetched, failures = fetch_pages.with_options(
             task_run_name=f"fetch {host} batch {number} ({len(batch)} pages)"
-        )(profile, batch, {c.url: validators.get(c.url, (None, None)) for c in batch})
+        )(profile, quote(batch), quote({c.url: validators.get(c.url, (None, None)) for c in batch}))
     changed = [p for p in fetched if not p.not_modified]
     with clock.call("clean"):
         articles, clean_quarantine = clean_pages.with_options(
             task_run_name=f"clean {host} batch {number} ({len(changed)} pages)"
-        )(changed, profile)
+        )(quote(changed), profile)
     kept = [a for a in articles if in_window(a.published, since, until)]
     # Raw pages are stored (with their validators, so the next run gets a 304) only when they were
     # fully processed: articles inside the window and pages that hold no article. A page outside
@@ -271,7 +272,7 @@ def _prepare(number, batch, profile, validators, since, until, clock) -> _Prepar
     with clock.call("extract"):
         rows = extract_articles.with_options(
             task_run_name=f"extract {host} batch {number} ({len(kept)} articles)"
-        )(kept)
+        )(quote(kept))
     return _Prepared(
         number,
         list(fetched),
@@ -299,16 +300,16 @@ def _finish(prepared: _Prepared, warehouse, run_id, summary, clock, extra_failur
     with clock.call("validate"):
         report = validate.with_options(
             task_run_name=f"validate {host} batch {number} ({len(p.rows)} rows)"
-        )(p.kept, p.rows)
+        )(quote(p.kept), quote(p.rows))
     quarantined = p.clean_quarantine + list(report.quarantined)
     with clock.call("load"):
         stats = load_batch.with_options(task_run_name=f"load {host} batch {number}")(
             warehouse,
-            p.pages,
-            report.articles_ok,
-            report.rows_ok,
-            quarantined,
-            failures,
+            quote(p.pages),
+            quote(report.articles_ok),
+            quote(report.rows_ok),
+            quote(quarantined),
+            quote(failures),
             run_id,
             host,
         )
