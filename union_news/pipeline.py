@@ -322,15 +322,18 @@ def worker_pool(workers: int | None) -> Iterator[WorkerPool | None]:
 
 
 def warm_up_validation() -> threading.Thread:
-    """Import Great Expectations and compile the suites in a background thread (seconds of
-    imports that then overlap discovery and fetching); the first validation waits for it."""
+    """Import Great Expectations, compile the suites and the catalog in a background thread
+    (seconds of imports that then overlap discovery and fetching); the first validation waits
+    for it."""
 
     def run() -> None:
+        from union_news.catalog import default_catalog
         from union_news.quality import expectations_dir
         from union_news.quality.runner import warm_up
 
         with contextlib.suppress(Exception):  # a real problem shows in the validation itself
             warm_up(str(expectations_dir()))
+            default_catalog()  # the quality frames check units against it
 
     thread = threading.Thread(target=run, name="union-news-gx-warm-up", daemon=True)
     thread.start()
