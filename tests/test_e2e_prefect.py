@@ -179,7 +179,7 @@ def _screenshot(server, run_id: str) -> None:
 
 def test_serve_runs_the_deployments_in_one_process(tmp_path):
     """`union-news serve`: the yaml's deployments, schedule and limit, served without a worker;
-    a dry-run backfill through the served deployment; SIGTERM stops it cleanly."""
+    a dry-run backfill through the served deployment; Ctrl+C stops it and pauses its schedules."""
     home = tmp_path / "prefect-home"
     home.mkdir()
     with running_server(home) as server:
@@ -209,12 +209,12 @@ def test_serve_runs_the_deployments_in_one_process(tmp_path):
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
         assert "Completed" in done.stdout
 
-        # SIGTERM (what a process manager sends) stops serve in an orderly way.
-        os.killpg(serve.pid, signal.SIGTERM)
+        # Ctrl+C (SIGINT) stops serve in an orderly way, through the same path as SIGTERM.
+        os.killpg(serve.pid, signal.SIGINT)
         started = time.monotonic()
         code = serve.wait(timeout=30)
         assert time.monotonic() - started < 30
-        assert code in (0, -signal.SIGTERM, 128 + signal.SIGTERM), code
+        assert code == 0, code
         log = (server.logs / "serve.log").read_text(errors="replace")
         assert "Serving ingest/scheduled-ingest" in log
         # ... and pauses the schedules it served, so no run waits for a runner that is gone.

@@ -93,6 +93,7 @@ def register(app: typer.Typer) -> None:
             raise typer.BadParameter("no deployments matched", param_hint="--only")
         names = ", ".join(f"{d.flow_name}/{d.name}" for d in deployments)
         console.print(f"Serving {names} (Ctrl+C stops)")
+        _sigint_as_sigterm()
         prefect_serve(*deployments, limit=limit)
 
     @app.command()
@@ -144,6 +145,22 @@ def register(app: typer.Typer) -> None:
         if state.is_failed():
             err.print(f"[red]backfill {state.name}:[/] {state.message}")
             raise typer.Exit(1)
+
+
+def _sigint_as_sigterm() -> None:
+    """Ctrl+C takes the runner's orderly SIGTERM path (flow runs in flight stopped, the served
+    schedules paused); Prefect's KeyboardInterrupt path leaves the schedules active, so their runs
+    would wait for a runner that is gone. A second Ctrl+C exits at once."""
+    import signal
+    import threading
+
+    def on_sigint(signum, frame) -> None:
+        if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+            raise KeyboardInterrupt  # the runner has not started yet: nothing to stop or pause
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, on_sigint)
 
 
 def _submit(params: dict) -> None:
