@@ -112,6 +112,7 @@ def ingest(
     with (
         stage_clock(clock),
         worker_pool(_workers(settings)),
+        ThreadPoolExecutor(1, thread_name_prefix="ingest-fetch") as fetching,
         ThreadPoolExecutor(1, thread_name_prefix="ingest-ahead") as ahead,
     ):
         warm_up_validation()  # Great Expectations imports while discovery and fetching run
@@ -130,9 +131,9 @@ def ingest(
         discovery_failures = list(found.failures)
         validators = {u: (s.etag, s.last_modified) for u, s in states.items()}
 
-        # Batch n+1 is fetched, cleaned and extracted (in a thread; clean and extract in the
-        # worker processes) while batch n is validated and loaded here, batch after batch in
-        # order: one transaction per batch as before, the CPU-bound stages on every core.
+        # While batch n is validated and loaded here, batch n+1 is cleaned and extracted (in a
+        # thread, the work itself in the worker processes) and batch n+2 fetched (in another):
+        # batches still load in order, one transaction each, and every core has work.
         batches = list(chunks(candidates, batch_size))
         if not batches and discovery_failures:
             batches = [[]]
@@ -140,16 +141,31 @@ def ingest(
         else:
             first = 1
 
+        fetches: dict[int, Future] = {}
+
+        def fetch_ahead(index: int) -> None:
+            if index < len(batches) and index not in fetches:
+                fetches[index] = fetching.submit(
+                    copy_context().run,
+                    _fetch,
+                    first + index,
+                    batches[index],
+                    profile,
+                    validators,
+                    clock,
+                )
+
         def prepare_ahead(index: int) -> Future | None:
             if index >= len(batches):
                 return None
+            fetch_ahead(index)
+            fetch_ahead(index + 1)
             return ahead.submit(
                 copy_context().run,
                 _prepare,
                 first + index,
-                batches[index],
+                fetches.pop(index),
                 profile,
-                validators,
                 since,
                 until,
                 clock,
@@ -169,8 +185,9 @@ def ingest(
                     discovery_failures if index == 0 else [],
                 )
             except WarehouseError as exc:  # the batch's transaction rolled back
-                if pending is not None:
-                    pending.cancel()
+                for future in [pending, *fetches.values()]:
+                    if future is not None:
+                        future.cancel()
                 return _load_failed(
                     exc, prepared.number, len(batches), warehouse, summary, since, until, run_id
                 )
@@ -252,12 +269,16 @@ class _Prepared:
     rows: list
 
 
-def _prepare(number, batch, profile, validators, since, until, clock) -> _Prepared:
-    host = profile.name
+def _fetch(number, batch, profile, validators, clock) -> tuple[list, list]:
     with clock.call("fetch"):
-        fetched, failures = fetch_pages.with_options(
-            task_run_name=f"fetch {host} batch {number} ({len(batch)} pages)"
+        return fetch_pages.with_options(
+            task_run_name=f"fetch {profile.name} batch {number} ({len(batch)} pages)"
         )(profile, quote(batch), quote({c.url: validators.get(c.url, (None, None)) for c in batch}))
+
+
+def _prepare(number, fetch: Future, profile, since, until, clock) -> _Prepared:
+    host = profile.name
+    fetched, failures = fetch.result()
     changed = [p for p in fetched if not p.not_modified]
     with clock.call("clean"):
         articles, clean_quarantine = clean_pages.with_options(
