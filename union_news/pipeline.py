@@ -261,10 +261,27 @@ def _extract_chunk(articles: list[CleanArticle]) -> list[list[MetricRow]]:
 
 def _warm_worker() -> None:
     """Import the stages' modules and compile the catalog before the first batch arrives."""
+    _exit_with_parent()
     from union_news.catalog import default_catalog
     from union_news.cleaning import clean_document  # noqa: F401 - imported to warm up
 
     default_catalog()
+
+
+def _exit_with_parent(interval: float = 0.5) -> None:
+    """End this worker when the run that started it is gone: a run SIGKILLed (OOM killer,
+    ``kill -9``) cannot shut its pool down, and its workers would otherwise wait for work
+    forever as orphans."""
+    import os
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="union-news-parent-watch", daemon=True).start()
 
 
 class WorkerPool:
