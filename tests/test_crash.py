@@ -16,14 +16,18 @@ rebuilt from the stored rows); after every rerun it must equal one clean run's w
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
+import os
+import signal
 
 import pytest
 
 from scripts.crash_loop import _postgres_urls, crash_loop
 from tests.plugins.crash import BATCH_SIZE
 from tests.plugins.db import require_postgres
+from tests.plugins.prefect import wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -84,3 +88,62 @@ def test_sigkill_on_postgresql_then_a_rerun_equals_one_clean_run(
             label="postgresql",
         )
     check(tally, POSTGRES_KILLS, clean_run)
+
+
+def live_processes_in_group(pgid: int) -> list[int]:
+    """Processes (zombies aside) whose process group is ``pgid``, from /proc."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = open(f"/proc/{entry}/stat").read()  # noqa: SIM115 - tiny, read at once
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        state, pgrp = fields[0], int(fields[2])
+        if pgrp == pgid and state != "Z":
+            out.append(int(entry))
+    return out
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc")
+def test_a_run_killed_alone_leaves_no_worker_process_behind(ingest_zygote, sample_site, tmp_path):
+    """The OOM killer or ``kill -9 <pid>`` ends the run's main process only: its clean/extract
+    worker processes must not stay behind as orphans waiting for work."""
+    url = f"sqlite:///{tmp_path / 'alone.db'}"
+    child = ingest_zygote.spawn(
+        url,
+        sample_site.base_url,
+        BATCH_SIZE,
+        name="kill-alone",
+        env={"UNION_NEWS_PIPELINE_WORKERS": "2"},
+    )
+    try:
+        workers = wait_for(
+            lambda: [
+                p
+                for p in live_processes_in_group(child.pid)
+                if p != child.pid and b"spawn_main" in cmdline(p)
+            ],
+            120,
+            0.1,
+            "the run's worker processes",
+        )
+        assert len(workers) == 2
+        os.kill(child.pid, signal.SIGKILL)  # the main process only
+        assert ingest_zygote.wait(child).killed
+        wait_for(
+            lambda: not live_processes_in_group(child.pid), 30, 0.2, "the orphaned workers to exit"
+        )
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGKILL)
+
+
+def cmdline(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return fh.read()
+    except OSError:
+        return b""

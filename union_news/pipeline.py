@@ -259,22 +259,22 @@ def _extract_chunk(articles: list[CleanArticle]) -> list[list[MetricRow]]:
     return [extract_metrics(a) for a in articles]
 
 
-def _warm_worker() -> None:
+def _warm_worker(parent: int | None = None) -> None:
     """Import the stages' modules and compile the catalog before the first batch arrives."""
-    _exit_with_parent()
+    _exit_with_parent(parent)
     from union_news.catalog import default_catalog
     from union_news.cleaning import clean_document  # noqa: F401 - imported to warm up
 
     default_catalog()
 
 
-def _exit_with_parent(interval: float = 0.5) -> None:
-    """End this worker when the run that started it is gone: a run SIGKILLed (OOM killer,
-    ``kill -9``) cannot shut its pool down, and its workers would otherwise wait for work
-    forever as orphans."""
+def _exit_with_parent(parent: int | None = None, interval: float = 0.5) -> None:
+    """End this worker when the run that started it (process ``parent``) is gone: a run
+    SIGKILLed (OOM killer, ``kill -9``) cannot shut its pool down, and its workers would
+    otherwise wait for work forever as orphans."""
     import os
 
-    parent = os.getppid()
+    parent = parent or os.getppid()
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -294,11 +294,15 @@ class WorkerPool:
 
     def __init__(self, workers: int) -> None:
         import multiprocessing
+        import os
         from concurrent.futures import ProcessPoolExecutor
 
         self.workers = max(1, int(workers))
         self._executor = ProcessPoolExecutor(
-            self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_warm_worker
+            self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_warm_worker,
+            initargs=(os.getpid(),),  # a worker ends when this process is gone
         )
         for _ in range(self.workers):  # start every worker now, not at the first batch
             self._executor.submit(int, 0)
