@@ -18,7 +18,7 @@ import io
 import json
 import math
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -178,6 +178,21 @@ def _num(value: Any) -> Any:
     return value
 
 
+def _matching(conn: Connection, stmt: Any, filters: Filters) -> Iterator[tuple[Any, Any]]:
+    """(row, publication date) of the rows of ``stmt`` that pass the organization filter and
+    whose period (else publication date) meets the [since, until] window."""
+    needle = _fold(filters.org) if filters.org else None
+    for r in conn.execute(stmt).mappings():
+        if needle and needle not in _fold(r["organization"] or ""):
+            continue
+        published = _to_date(r["published"])
+        start, end = r["period_start"], r["period_end"]
+        if start is None and end is None:
+            start = end = published
+        if _in_window(start, end, filters):
+            yield r, published
+
+
 def query_facts(conn: Connection, filters: Filters | None = None) -> pd.DataFrame:
     """Facts matching the filters, ordered by metric, organization, date (FACT_COLUMNS)."""
     from union_news.warehouse.facts_schema import facts_table as t
@@ -186,17 +201,8 @@ def query_facts(conn: Connection, filters: Filters | None = None) -> pd.DataFram
     stmt = select(t)
     if filters.metric:
         stmt = stmt.where(t.c.metric == filters.metric)
-    needle = _fold(filters.org) if filters.org else None
     records = []
-    for r in conn.execute(stmt).mappings():
-        if needle and needle not in _fold(r["organization"] or ""):
-            continue
-        published = _to_date(r["published"])
-        start, end = r["period_start"], r["period_end"]
-        if start is None and end is None:
-            start = end = published
-        if not _in_window(start, end, filters):
-            continue
+    for r, published in _matching(conn, stmt, filters):
         records.append(
             {
                 "organization": r["organization"] or None,
@@ -243,17 +249,8 @@ def query_conflicts(conn: Connection, filters: Filters | None = None) -> pd.Data
     )
     if filters.metric:
         stmt = stmt.where(t.c.metric == filters.metric)
-    needle = _fold(filters.org) if filters.org else None
     records = []
-    for r in conn.execute(stmt).mappings():
-        if needle and needle not in _fold(r["organization"] or ""):
-            continue
-        published = _to_date(r["published"])
-        start, end = r["period_start"], r["period_end"]
-        if start is None and end is None:
-            start = end = published
-        if not _in_window(start, end, filters):
-            continue
+    for r, published in _matching(conn, stmt, filters):
         records.append(
             {
                 "organization": r["organization"] or None,

@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 from urllib.parse import urlsplit
 
 from union_news.models import CleanArticle, FetchedPage, MetricRow, QuarantinedRow
+from union_news.pipeline import quarantine_page
 from union_news.warehouse import LoadBatch, LoadStats, Warehouse
 
 
@@ -57,18 +58,6 @@ def _profile_for(page: FetchedPage, cache: dict[tuple[str, str], object]):
     return cache[key]
 
 
-def _quarantine_page(page: FetchedPage, reason: str) -> QuarantinedRow:
-    url = page.final_url or page.url
-    return QuarantinedRow(
-        kind="page",
-        suite="clean",
-        expectation="article_extractable",
-        reason=reason,
-        row={"url": url, "status": page.status},
-        article_url=url,
-    )
-
-
 def reprocess(
     warehouse: Warehouse,
     since: date | None = None,
@@ -104,7 +93,7 @@ def reprocess(
                     content_type=page.content_type,
                 )
             except CleaningError as exc:
-                quarantined.append(_quarantine_page(page, str(exc)))
+                quarantined.append(quarantine_page(page, str(exc)))
                 continue
             article.source = page.source or article.source
             articles.append(article)
