@@ -161,6 +161,14 @@ class Catalog:
     period_lits: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
     period_not_lits: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
     period_prefixes: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
+    # ``probe`` narrowed by the first character after a figure's spaces (see ``_build_dispatch``):
+    # that character -> variant index (absent: ``probe_default``). A variant is (``probe``'s
+    # ``match`` with only the units that can start with the character, ``unit_plan`` cut to the
+    # same units, whether a count unit is among them); its ``regs`` equal ``probe``'s.
+    probe_dispatch: dict[str, int] = field(default_factory=dict)
+    probe_variants: list[tuple[Any, list[tuple[int, list[tuple[Any, ...]]]], bool]] = field(
+        default_factory=list)
+    probe_default: int = 0
 
 
 def _expand(pattern: str, groups: dict[str, str]) -> str:
@@ -267,6 +275,7 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
     )
     _build_probe(cat)
     _plan(cat)
+    _build_dispatch(cat)
     return cat
 
 
@@ -327,6 +336,45 @@ def _build_probe(cat: Catalog) -> None:
         v.unit_group, v.unit_not_group = group(v.unit), group(v.unit_not)
     body = "".join(f"(?:(?=({p}))|)" for p in patterns)  # group n = n-th distinct pattern
     cat.probe = re.compile(body, _FLAGS)
+
+
+def _build_dispatch(cat: Catalog) -> None:
+    """Probe variants by the first character after a figure's spaces.
+
+    A unit (``\\s*(?:X)...``) can only match where ``X`` starts at that character: units whose
+    ``first_chars`` do not hold it get a lookahead that fails at once (its groups kept, so group
+    numbers and ``regs`` stay those of the full ``probe``). Units of unknown first characters,
+    or that may start with a space or match nothing, stay in every variant."""
+    units: list[tuple[int, str, int, frozenset[str] | None]] = []  # group, pattern, inner, firsts
+    groups_of: dict[str, int] = {}
+    for unit, g in zip((u for u, _ in cat.by_unit), cat.by_unit_groups, strict=True):
+        if unit is not None:
+            groups_of[unit.pattern] = g
+    for v in cat.vetoes:
+        for unit, g in ((v.unit, v.unit_group), (v.unit_not, v.unit_not_group)):
+            if unit is not None:
+                groups_of[unit.pattern] = g
+    for pattern, g in sorted(groups_of.items(), key=lambda kv: kv[1]):
+        compiled = re.compile(pattern, _FLAGS)
+        units.append((g, pattern, compiled.groups, unit_first_chars(compiled)))
+    chars = sorted({c for *_, fs in units if fs is not None for c in fs})
+    signatures: dict[tuple[int, ...], int] = {}
+    count_groups = set(cat.count_unit_groups)
+
+    def variant(active: tuple[int, ...]) -> int:
+        if active not in signatures:
+            body = "".join(f"(?:(?=({p}))|)" if g in active else "(?:(?!)" + "()" * (1 + inner) + "|)"
+                           for g, p, inner, _ in units)
+            plan = [(g, rules) for g, rules in cat.unit_plan if g < 0 or g in active]
+            signatures[active] = len(cat.probe_variants)
+            cat.probe_variants.append((re.compile(body, _FLAGS).match, plan,
+                                       bool(count_groups.intersection(active))))
+        return signatures[active]
+
+    cat.probe_variants = []
+    cat.probe_default = variant(tuple(g for g, *_, fs in units if fs is None))
+    cat.probe_dispatch = {c: variant(tuple(g for g, *_, fs in units if fs is None or c in fs))
+                          for c in chars}
 
 
 def _group_by_unit(rules: list[Rule]) -> list[tuple[re.Pattern[str] | None, list[tuple[int, Rule]]]]:
@@ -537,6 +585,69 @@ def _suffixes(items: list[tuple[Any, Any]], before: Any) -> set[str] | None:
         rest = prev()
         return None if rest is None else body | rest
     return None
+
+
+def unit_first_chars(pattern: re.Pattern[str]) -> frozenset[str] | None:
+    """For a unit (``\\s*`` then the rest): the characters the rest can start with, when it must
+    start with one that is no space (None: not known, may be a space or may match nothing).
+
+    ``\\s*`` is greedy, so the rest starts at the first character that is no space: a unit
+    whose set lacks that character cannot match there."""
+    if pattern.flags & re.IGNORECASE:
+        return None
+    try:
+        import re._parser as sre_parse  # noqa: PLC0415
+
+        items = list(sre_parse.parse(pattern.pattern, pattern.flags))
+        while items and _is_space_run(items[0]):
+            items.pop(0)
+        found, nullable = _first_chars(items)
+    except Exception:  # noqa: BLE001  (a private module: any surprise means no prefilter)
+        return None
+    if found is None or nullable or not found or any(c.isspace() for c in found):
+        return None
+    return frozenset(found)
+
+
+def _first_chars(items: list[tuple[Any, Any]]) -> tuple[set[str] | None, bool]:
+    """(characters a match of ``items`` can start with or None, whether it can be empty)."""
+    from re import _constants as c  # noqa: PLC0415
+
+    out: set[str] = set()
+    for op, av in items:
+        if op in (c.AT, c.ASSERT, c.ASSERT_NOT):
+            continue  # zero width: the set found stays a superset
+        if op is c.LITERAL:
+            return out | {chr(av)}, False
+        if op is c.IN:
+            if not all(o is c.LITERAL for o, _ in av):
+                return None, False
+            return out | {chr(v) for _, v in av}, False
+        if op is c.SUBPATTERN:
+            if av[1] & re.IGNORECASE:
+                return None, False
+            sub, nullable = _first_chars(list(av[3]))
+        elif op is c.ATOMIC_GROUP:
+            sub, nullable = _first_chars(list(av))
+        elif op is c.BRANCH:
+            sub, nullable = set(), False
+            for alt in av[1]:
+                one, empty = _first_chars(list(alt))
+                if one is None:
+                    return None, False
+                sub |= one
+                nullable = nullable or empty
+        elif op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+            sub, nullable = _first_chars(list(av[2]))
+            nullable = nullable or av[0] == 0
+        else:
+            return None, False
+        if sub is None:
+            return None, False
+        out |= sub
+        if not nullable:
+            return out, False
+    return out, True
 
 
 def required_prefixes(pattern: re.Pattern[str] | None) -> tuple[str, ...] | None:
