@@ -19,6 +19,7 @@ workers) and Prefect's overhead per page: the time the flow's thread spent in Pr
 Also checks the warehouse holds the rows the generated articles declare.
 
     uv run python bench/e2e.py --pages 2000 [--repeat 3] [--batch-size N] [--profile out.txt]
+                                        [--py-spy stacks.txt]
 
 Ends with one JSON line (medians over ``--repeat`` runs; each run's figures in ``runs``).
 """
@@ -202,6 +203,9 @@ def run_once(
         cmd += ["--batch-size", str(args.batch_size)]
     if args.profile:
         cmd += ["--profile", str(args.profile)]
+    if args.py_spy:  # every thread of the flow process, native code included
+        cmd = ["py-spy", "record", "--rate", "200", "--gil", "--threads", "--format", "raw",
+               "--output", str(args.py_spy), "--", *cmd]
     env = dict(server.env)
     proc = subprocess.Popen(
         cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -213,7 +217,7 @@ def run_once(
     site_cpu = time.process_time() - own_cpu
     if proc.returncode != 0:
         raise RuntimeError(f"flow process failed ({proc.returncode}):\n{err[-4000:]}")
-    child = json.loads(out.strip().splitlines()[-1])
+    child = json.loads([line for line in out.splitlines() if line.startswith("{")][-1])
     plain_after, cpu_after = plain_trafilatura(pages)
     summary = child["summary"]
     if child["state"] != "COMPLETED":
@@ -256,6 +260,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--batch-size", type=int, default=0, help="default: the settings' batch_size")
     ap.add_argument("--profile", type=Path, help="pyinstrument text profile of the flow process")
+    ap.add_argument(
+        "--py-spy",
+        type=Path,
+        help="py-spy collapsed stacks of the flow process: every thread, samples taken while it "
+        "holds the GIL (summarise with bench/spy_summary.py)",
+    )
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--base-url", help=argparse.SUPPRESS)
     ap.add_argument("--warehouse-url", help=argparse.SUPPRESS)

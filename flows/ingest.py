@@ -32,7 +32,7 @@ from union_news.pipeline import (
     chunks,
     in_window,
     stage_clock,
-    warm_up_validation,
+    validation,
     window_label,
     worker_pool,
 )
@@ -112,10 +112,12 @@ def ingest(
     with (
         stage_clock(clock),
         worker_pool(_workers(settings)),
+        # Great Expectations imports in its own process while discovery and fetching run
+        validation(bool(settings["pipeline"].get("validator_process", True))) as validator,
         ThreadPoolExecutor(1, thread_name_prefix="ingest-fetch") as fetching,
         ThreadPoolExecutor(1, thread_name_prefix="ingest-ahead") as ahead,
+        ThreadPoolExecutor(1, thread_name_prefix="ingest-check") as checking,
     ):
-        warm_up_validation()  # Great Expectations imports while discovery and fetching run
         with clock.call("discover"):
             found = discover_candidates(profile, since, until, None)
         with clock.stage("setup"):
@@ -131,9 +133,10 @@ def ingest(
         discovery_failures = list(found.failures)
         validators = {u: (s.etag, s.last_modified) for u, s in states.items()}
 
-        # While batch n is validated and loaded here, batch n+1 is cleaned and extracted (in a
-        # thread, the work itself in the worker processes) and batch n+2 fetched (in another):
-        # batches still load in order, one transaction each, and every core has work.
+        # While batch n is loaded here, batch n+1 is cleaned and extracted (in a thread, the work
+        # itself in the worker processes), then validated (in another thread, the work in the
+        # validator process), and batch n+2 is fetched (in a third): batches still load in
+        # order, one transaction each, and every core has work.
         batches = list(chunks(candidates, batch_size))
         if not batches and discovery_failures:
             batches = [[]]
@@ -160,7 +163,7 @@ def ingest(
                 return None
             fetch_ahead(index)
             fetch_ahead(index + 1)
-            return ahead.submit(
+            prepared = ahead.submit(
                 copy_context().run,
                 _prepare,
                 first + index,
@@ -170,6 +173,7 @@ def ingest(
                 until,
                 clock,
             )
+            return checking.submit(copy_context().run, _check, prepared, summary.source, clock)
 
         pending = prepare_ahead(0)
         for index in range(len(batches)):
@@ -192,6 +196,8 @@ def ingest(
                     exc, prepared.number, len(batches), warehouse, summary, since, until, run_id
                 )
 
+        with clock.stage("data docs"):
+            summary.data_docs = validator.finish() or summary.data_docs
         _publish_quality(warehouse, summary, clock)
     summary.finish()
     summary.stage_seconds = clock.stage_seconds()
@@ -267,6 +273,7 @@ class _Prepared:
     kept: list
     pages: list
     rows: list
+    report: object = None  # the batch's QualityReport, once validated
 
 
 def _fetch(number, batch, profile, validators, clock) -> tuple[list, list]:
@@ -307,6 +314,15 @@ def _prepare(number, fetch: Future, profile, since, until, clock) -> _Prepared:
     )
 
 
+def _check(prepared: Future, host: str, clock: StageClock) -> _Prepared:
+    p = prepared.result()
+    with clock.call("validate"):
+        p.report = validate.with_options(
+            task_run_name=f"validate {host} batch {p.number} ({len(p.rows)} rows)"
+        )(quote(p.kept), quote(p.rows))
+    return p
+
+
 def _finish(prepared: _Prepared, warehouse, run_id, summary, clock, extra_failures) -> None:
     p, host, number = prepared, summary.source, prepared.number
     failures = p.failures + list(extra_failures)
@@ -318,10 +334,7 @@ def _finish(prepared: _Prepared, warehouse, run_id, summary, clock, extra_failur
     summary.clean_failed += len(p.clean_quarantine)
     summary.rows_extracted += len(p.rows)
 
-    with clock.call("validate"):
-        report = validate.with_options(
-            task_run_name=f"validate {host} batch {number} ({len(p.rows)} rows)"
-        )(quote(p.kept), quote(p.rows))
+    report = p.report
     quarantined = p.clean_quarantine + list(report.quarantined)
     with clock.call("load"):
         stats = load_batch.with_options(task_run_name=f"load {host} batch {number}")(

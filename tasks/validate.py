@@ -7,8 +7,8 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from union_news.models import CleanArticle, MetricRow
-from union_news.pipeline import stage_timer
-from union_news.quality import QualityReport, quality_failure_message, validate_batch
+from union_news.pipeline import stage_timer, validate_all
+from union_news.quality import QualityReport, quality_failure_message
 
 __all__ = ["quality_failure_message", "validate"]
 
@@ -17,14 +17,15 @@ ARTIFACT_KEY = "data-quality"
 
 @task(name="validate batch", cache_policy=NO_CACHE)
 def validate(articles: list[CleanArticle], rows: list[MetricRow]) -> QualityReport:
-    """Validate a batch, publish the quality artifact; log an error when the gate fails.
+    """Validate a batch (in the run's validator process when it has one), publish the quality
+    artifact; log an error when the gate fails.
 
     The flow ends its run Failed with ``quality_failure_message(report)`` when
     ``report.threshold_exceeded``.
     """
     logger = get_run_logger()
     with stage_timer("validate"):
-        report = validate_batch(articles, rows)
+        report = validate_all(articles, rows)
     create_markdown_artifact(
         key=ARTIFACT_KEY,
         markdown=report.to_markdown(),

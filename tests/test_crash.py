@@ -110,7 +110,8 @@ def live_processes_in_group(pgid: int) -> list[int]:
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc")
 def test_a_run_killed_alone_leaves_no_worker_process_behind(ingest_zygote, sample_site, tmp_path):
     """The OOM killer or ``kill -9 <pid>`` ends the run's main process only: its clean/extract
-    worker processes must not stay behind as orphans waiting for work."""
+    worker processes and its validator process must not stay behind as orphans waiting for
+    work."""
     url = f"sqlite:///{tmp_path / 'alone.db'}"
     child = ingest_zygote.spawn(
         url,
@@ -119,18 +120,20 @@ def test_a_run_killed_alone_leaves_no_worker_process_behind(ingest_zygote, sampl
         name="kill-alone",
         env={"UNION_NEWS_PIPELINE_WORKERS": "2"},
     )
+
+
+    def spawned() -> list[int]:
+        found = [
+            p
+            for p in live_processes_in_group(child.pid)
+            if p != child.pid and b"spawn_main" in cmdline(p)
+        ]
+        return found if len(found) >= 3 else []
+
     try:
-        workers = wait_for(
-            lambda: [
-                p
-                for p in live_processes_in_group(child.pid)
-                if p != child.pid and b"spawn_main" in cmdline(p)
-            ],
-            120,
-            0.1,
-            "the run's worker processes",
-        )
-        assert len(workers) == 2
+        # two clean/extract workers and the Great Expectations validator
+        workers = wait_for(spawned, 120, 0.1, "the run's worker and validator processes")
+        assert len(workers) == 3
         os.kill(child.pid, signal.SIGKILL)  # the main process only
         assert ingest_zygote.wait(child).killed
         wait_for(

@@ -416,3 +416,61 @@ def test_the_suites_readme_lists_every_expectation() -> None:
     for names in suite_names().values():
         for name in names:
             assert f"`{name}`" in readme
+
+
+def test_deferred_data_docs_are_written_once_for_every_batch(tmp_path: Path) -> None:
+    """A run validates batch after batch and writes the Data Docs once at its end: nothing is
+    rendered before ``build_deferred_data_docs``, then every batch's results are there."""
+    from union_news.quality import build_deferred_data_docs
+
+    docs = tmp_path / "docs"
+    reports = []
+    for n, value in enumerate((-24310, -312)):
+        article = make_article(f"{URL}?batch={n}")
+        rows = make_rows(article)
+        rows[1] = replace(rows[1], value=value)
+        reports.append(run([article], rows, data_docs_dir=str(docs), defer_data_docs=True))
+    index = docs.resolve() / "index.html"
+    assert [r.data_docs_path for r in reports] == [str(index)] * 2
+    assert not index.exists()  # deferred: nothing rendered yet
+    assert build_deferred_data_docs() == str(index)
+    assert index.is_file()
+    pages = list((docs / "validations").rglob("*.html"))
+    assert len(pages) == 4  # two batches x two suites
+    html = "".join(p.read_text(encoding="utf-8") for p in pages)
+    assert "-24310" in html and "-312" in html
+    assert build_deferred_data_docs() is None  # nothing left to write
+
+
+def test_the_validator_process_reports_what_in_process_validation_does(tmp_path: Path) -> None:
+    """The flow validates in a process of its own; the report must be the same as validating in
+    the caller (rows kept, quarantined with the same reasons, outcomes), and its Data Docs are
+    written when the run finishes."""
+    from union_news.pipeline import Validator
+
+    article = make_article()
+    rows = make_rows(article)
+    rows[1] = replace(rows[1], value=-24310)
+    rows[3] = replace(rows[3], metric="not_a_key")
+    local = run([article], rows)
+
+    def view(report: QualityReport) -> tuple:
+        return (
+            report.rows_ok,
+            [(q.kind, q.expectation, q.reason) for q in report.quarantined],
+            [(o.suite, o.expectation, o.checked, o.failed, o.example) for o in report.outcomes],
+            report.failed_share,
+            report.threshold_exceeded,
+        )
+
+    validator = Validator(process=True)
+    validator.options["data_docs_dir"] = str(tmp_path / "docs")
+    try:
+        remote = validator.validate([article], rows)
+        assert view(remote) == view(local)
+        assert len(remote.quarantined) == 2
+        index = validator.finish()
+        assert index == str((tmp_path / "docs").resolve() / "index.html")
+        assert Path(index).is_file()
+    finally:
+        validator.close()

@@ -342,23 +342,124 @@ def worker_pool(workers: int | None) -> Iterator[WorkerPool | None]:
         pool.close()
 
 
-def warm_up_validation() -> threading.Thread:
-    """Import Great Expectations, compile the suites and the catalog in a background thread
-    (seconds of imports that then overlap discovery and fetching); the first validation waits
-    for it."""
+# --- validation: Great Expectations, in a process of its own ---------------------------------
 
-    def run() -> None:
-        from union_news.catalog import default_catalog
+
+def _warm_validator(expectations: str, parent: int | None = None) -> None:
+    """Import Great Expectations, compile the suites and the catalog (the quality frames check
+    units against it) before the first batch arrives."""
+    if parent is not None:
+        _exit_with_parent(parent)
+    from union_news.catalog import default_catalog
+    from union_news.quality.runner import warm_up
+
+    with contextlib.suppress(Exception):  # a real problem shows in the validation itself
+        warm_up(expectations)
+        default_catalog()
+
+
+def _validate(articles: list[CleanArticle], rows: list[MetricRow], options: dict):
+    from union_news.quality import validate_batch
+
+    return validate_batch(articles, rows, defer_data_docs=True, **options)
+
+
+def _build_data_docs() -> str | None:
+    from union_news.quality import build_deferred_data_docs
+
+    return build_deferred_data_docs()
+
+
+class Validator:
+    """Where a run validates its batches with Great Expectations.
+
+    By default in a process of its own (``[pipeline] validator_process``): importing Great
+    Expectations and pandas costs seconds of CPU and validating a batch about a second, all
+    holding the GIL, which in the flow process would stall fetching and loading. The process
+    is spawned at once and warms up (imports, suites compiled) while discovery and the first
+    fetches run; it also keeps the run's results and writes the Data Docs once, at the end of
+    the run (``finish``). Without a process the same happens in a thread of the caller.
+
+    The quality settings are resolved here, in the run's process, and passed with each batch,
+    so both ways validate alike.
+    """
+
+    def __init__(self, process: bool = True) -> None:
+        import os
+
         from union_news.quality import expectations_dir
-        from union_news.quality.runner import warm_up
+        from union_news.settings import load_settings
 
-        with contextlib.suppress(Exception):  # a real problem shows in the validation itself
-            warm_up(str(expectations_dir()))
-            default_catalog()  # the quality frames check units against it
+        quality = load_settings().get("quality", {})
+        self.options = {
+            "max_failed_share": float(quality.get("max_failed_share", 0.25)),
+            "data_docs_dir": str(quality.get("data_docs_dir", "") or ""),
+            "expectations": str(expectations_dir()),
+        }
+        self._executor = None
+        if process:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
 
-    thread = threading.Thread(target=run, name="union-news-gx-warm-up", daemon=True)
-    thread.start()
-    return thread
+            self._executor = ProcessPoolExecutor(
+                1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_warm_validator,
+                initargs=(self.options["expectations"], os.getpid()),
+            )
+            self._executor.submit(int, 0)  # start (and warm) it now
+        else:
+            self._warming = threading.Thread(
+                target=_warm_validator,
+                args=(self.options["expectations"],),
+                name="union-news-gx-warm-up",
+                daemon=True,
+            )
+            self._warming.start()
+
+    def validate(self, articles: list[CleanArticle], rows: list[MetricRow]):
+        """A batch's ``union_news.quality.QualityReport``."""
+        if self._executor is not None:
+            return self._executor.submit(_validate, articles, rows, self.options).result()
+        return _validate(articles, rows, self.options)
+
+    def finish(self) -> str | None:
+        """Write the Data Docs of every batch validated so far; their index page, if any."""
+        if not self.options["data_docs_dir"]:
+            return None
+        if self._executor is not None:
+            return self._executor.submit(_build_data_docs).result()
+        return _build_data_docs()
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+_VALIDATOR: ContextVar[Validator | None] = ContextVar("union_news_validator", default=None)
+
+
+@contextmanager
+def validation(process: bool = True) -> Iterator[Validator]:
+    """A :class:`Validator` for the batches validated in this context (see ``validate_all``)."""
+    validator = Validator(process)
+    token = _VALIDATOR.set(validator)
+    try:
+        yield validator
+    finally:
+        _VALIDATOR.reset(token)
+        validator.close()
+
+
+def validate_all(articles: list[CleanArticle], rows: list[MetricRow]):
+    """Validate a batch with the run's :class:`Validator`, else in this process (Data Docs
+    built at once, as ``union_news.quality.validate_batch`` does by default)."""
+    validator = _VALIDATOR.get()
+    if validator is not None:
+        return validator.validate(articles, rows)
+    from union_news.quality import validate_batch
+
+    return validate_batch(articles, rows)
 
 
 # Below this many items a batch is cheaper to process in the calling process than to ship.

@@ -13,7 +13,7 @@ first ``validate_batch`` call and the context and suites are cached for the proc
 from __future__ import annotations
 
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from union_news.quality.report import ExpectationOutcome, QualityReport, quality
 __all__ = [
     "ExpectationOutcome",
     "QualityReport",
+    "build_deferred_data_docs",
     "expectations_dir",
     "figure_in_text",
     "figure_spellings",
@@ -35,6 +36,10 @@ __all__ = [
 ARTICLES = "articles"
 ROWS = "metric_rows"
 _NULL_CHECKS = {"expect_column_values_to_not_be_null", "expect_column_values_to_be_null"}
+
+# Results of batches validated with ``defer_data_docs``: (expectations dir, docs dir, run name,
+# results per suite), written into Data Docs by ``build_deferred_data_docs`` (once per run).
+_DEFERRED: list[tuple[str, str, str, dict[str, Any]]] = []
 
 
 def expectations_dir() -> Path:
@@ -60,12 +65,18 @@ def validate_batch(
     max_failed_share: float | None = None,
     data_docs_dir: str | None = None,
     known_metrics: set[str] | None = None,
+    expectations: str | Path | None = None,
+    defer_data_docs: bool = False,
 ) -> QualityReport:
     """Validate a batch; every row ends in ``rows_ok`` or in ``quarantined`` (kind ``metric``).
 
     ``max_failed_share`` defaults to settings ``[quality] max_failed_share``; ``data_docs_dir``
     to ``[quality] data_docs_dir`` (an empty string builds no Data Docs); ``known_metrics`` to
-    the key list kept in ``expectations/metric_rows.json``.
+    the key list kept in ``expectations/metric_rows.json``; ``expectations`` (the suites'
+    folder) to :func:`expectations_dir`. With ``defer_data_docs`` the results are kept and
+    written into the Data Docs by :func:`build_deferred_data_docs` (a run builds its Data Docs
+    once, not per batch: rendering them costs about as much as validating); the report already
+    names the index page they will be in.
     """
     from union_news.quality import frames, runner
     from union_news.settings import load_settings
@@ -75,7 +86,7 @@ def validate_batch(
     threshold = float(settings.get("max_failed_share", 0.25) if max_failed_share is None
                       else max_failed_share)
     docs_dir = settings.get("data_docs_dir", "") if data_docs_dir is None else data_docs_dir
-    folder = str(expectations_dir())
+    folder = str(expectations or expectations_dir())
     specs = {s.name: s for s in (runner.read_suite(p) for p in sorted(Path(folder).glob("*.json")))}
 
     article_frame = frames.articles_frame(articles)
@@ -104,10 +115,30 @@ def validate_batch(
     report.threshold_exceeded = report.failed_share > threshold
     report.errors = errors
     report.articles_checked, report.rows_checked = len(articles), len(rows)
-    if docs_dir and results:
+    if docs_dir and results and defer_data_docs:
+        run_name = f"batch-{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}"
+        _DEFERRED.append((folder, docs_dir, run_name, results))
+        report.data_docs_path = str(Path(docs_dir).resolve() / "index.html")
+    elif docs_dir and results:
         report.data_docs_path = runner.build_data_docs(folder, results, docs_dir)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def build_deferred_data_docs() -> str | None:
+    """Write the results kept by ``validate_batch(..., defer_data_docs=True)`` into their Data
+    Docs sites (one build per site for all of them); the last index page written, if any."""
+    from union_news.quality import runner
+
+    pending = list(_DEFERRED)
+    _DEFERRED.clear()
+    sites: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = {}
+    for folder, docs_dir, run_name, results in pending:
+        sites.setdefault((folder, docs_dir), []).append((run_name, results))
+    index = None
+    for (folder, docs_dir), batches in sites.items():
+        index = runner.build_data_docs_for(folder, batches, docs_dir)
+    return index
 
 
 def _outcome(suite: str, spec: Any, checked: int, failed: int, example: str | None) -> ExpectationOutcome:

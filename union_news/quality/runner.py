@@ -118,7 +118,17 @@ def run_suite(expectations_dir: str, suite_name: str, frame: Any,
 
 def build_data_docs(expectations_dir: str, results: dict[str, Any], docs_dir: str,
                     run_name: str | None = None) -> str:
-    """Write the validation results into a filesystem Data Docs site; the index.html path."""
+    """Write one batch's validation results into a filesystem Data Docs site; index.html."""
+    now = datetime.now(UTC)
+    return build_data_docs_for(
+        expectations_dir, [(run_name or f"batch-{now:%Y%m%dT%H%M%S%fZ}", results)], docs_dir
+    )
+
+
+def build_data_docs_for(expectations_dir: str, batches: list[tuple[str, dict[str, Any]]],
+                        docs_dir: str) -> str:
+    """Write several batches' results (``(run name, results per suite)``) into a filesystem
+    Data Docs site with one build; the index.html path."""
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.resource_identifiers import (
         ExpectationSuiteIdentifier,
@@ -136,16 +146,18 @@ def build_data_docs(expectations_dir: str, results: dict[str, Any], docs_dir: st
                 "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
             })
             runtime.sites.add(site)
-        now = datetime.now(UTC)
-        run_id = RunIdentifier(run_name=run_name or f"batch-{now:%Y%m%dT%H%M%S%fZ}", run_time=now)
-        identifiers = []
-        for suite_name, result in results.items():
-            identifier = ValidationResultIdentifier(
-                expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite_name),
-                run_id=run_id, batch_identifier=suite_name,
-            )
-            runtime.context.validation_results_store.set(identifier, result)
-            identifiers.append(identifier)
-        identifiers += [ExpectationSuiteIdentifier(name=name) for name in results]
+        identifiers: list[Any] = []
+        suites: set[str] = set()
+        for run_name, results in batches:
+            run_id = RunIdentifier(run_name=run_name, run_time=datetime.now(UTC))
+            for suite_name, result in results.items():
+                identifier = ValidationResultIdentifier(
+                    expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite_name),
+                    run_id=run_id, batch_identifier=suite_name,
+                )
+                runtime.context.validation_results_store.set(identifier, result)
+                identifiers.append(identifier)
+                suites.add(suite_name)
+        identifiers += [ExpectationSuiteIdentifier(name=name) for name in sorted(suites)]
         runtime.context.build_data_docs(site_names=[site], resource_identifiers=identifiers)
     return str(Path(base) / "index.html")
