@@ -123,12 +123,7 @@ class OrgConfig:
     grassroots: re.Pattern[str] | None = None
     known_lower: tuple[str, ...] = ()  # known_names and sectors lowercased, same order
     sectors_lower: tuple[str, ...] = ()
-    # Prefilters (see ``required_prefixes``, ``required_suffixes``): None when none is known.
-    national_prefixes: tuple[str, ...] | None = None
-    mention_prefixes: tuple[str, ...] | None = None
-    sector_prefixes: tuple[str, ...] | None = None
-    grassroots_prefixes: tuple[str, ...] | None = None
-    not_actor_suffixes: tuple[str, ...] | None = None
+    not_actor_suffixes: tuple[str, ...] | None = None  # see ``required_suffixes``
 
 
 @dataclass(slots=True)
@@ -253,10 +248,6 @@ def _orgs(raw: dict[str, Any]) -> OrgConfig:
         grassroots=re.compile(lower_pattern(raw["grassroots"]) + r"(?P<name>(?:\s+[^\W_]+){0,10})",
                               _FLAGS) if raw.get("grassroots") else None,
     )
-    cfg.national_prefixes = required_prefixes(cfg.national)
-    cfg.mention_prefixes = required_prefixes(cfg.mention)
-    cfg.sector_prefixes = required_prefixes(cfg.sector)
-    cfg.grassroots_prefixes = required_prefixes(cfg.grassroots)
     cfg.not_actor_suffixes = required_suffixes(cfg.not_actor_before)
     return cfg
 

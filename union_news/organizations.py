@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 from operator import attrgetter
 
-from union_news.catalog import OrgConfig, iter_prefixed, lower_text
+from union_news.catalog import OrgConfig, lower_text
 
 
 @dataclass(slots=True)
@@ -60,23 +60,22 @@ def find_organizations(text: str, cfg: OrgConfig, subject: str | None = None,
     end = len(text) if end is None else end
     low = lower_text(text) if low is None else low
     found: list[OrgMention] = []
-    for m in iter_prefixed(cfg.national, cfg.national_prefixes, low, start, end):
+    for m in cfg.national.finditer(low, start, end):
         found.append(OrgMention(m.start(), m.end(), cfg.national_canonical, national=True))
     taken = [(f.start, f.end) for f in found]
-    for m in iter_prefixed(cfg.mention, cfg.mention_prefixes, low, start, end):
+    for m in cfg.mention.finditer(low, start, end):
         if taken and any(s <= m.start() < e for s, e in taken):
             continue
         level = m.group("level")
         name = _trim_name(text[m.start("name") : m.end("name")] if m.group("name") else None, cfg)
         name_end = m.start("name") + len(name) if name else m.end("level")
         found.append(OrgMention(m.start(), name_end, _canonical(level, name, cfg, subject), level))
-    for m in iter_prefixed(cfg.sector, cfg.sector_prefixes, low, start, end):
+    for m in cfg.sector.finditer(low, start, end):
         name = _sector(text[m.start("name") : m.end("name")], cfg)
         if name:
             found.append(OrgMention(m.start(), m.start("name") + len(name), f"Công đoàn ngành {name}"))
     if cfg.grassroots is not None:
-        found.extend(_grassroots(text, low, cfg.grassroots, cfg.grassroots_prefixes, subject,
-                                 start, end))
+        found.extend(_grassroots(text, low, cfg.grassroots, subject, start, end))
     found.sort(key=_START)
     return found
 
@@ -84,11 +83,11 @@ def find_organizations(text: str, cfg: OrgConfig, subject: str | None = None,
 _START = attrgetter("start")
 
 
-def _grassroots(text: str, low: str, pattern: re.Pattern[str], prefixes: tuple[str, ...] | None,
-                subject: str | None, start: int, end: int) -> list[OrgMention]:
+def _grassroots(text: str, low: str, pattern: re.Pattern[str], subject: str | None,
+                start: int, end: int) -> list[OrgMention]:
     """``Công đoàn Công ty TNHH Cơ khí Phúc Hưng``; a bare ``Công đoàn Công ty`` is the subject."""
     out: list[OrgMention] = []
-    for m in iter_prefixed(pattern, prefixes, low, start, end):
+    for m in pattern.finditer(low, start, end):
         kind = text[m.start(1) : m.end(1)]
         words = text[m.end(1) : m.end("name")].split()
         keep = 0
