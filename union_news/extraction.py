@@ -112,7 +112,7 @@ def extract_metrics(article: CleanArticle, catalog: Catalog | None = None) -> li
     subject = article_subject(paragraphs[0], paragraphs[1:], cat.orgs)
     ctx = _Context(cat, text, cased, norm, subject, article_period(norm, article, cat), article.url)
     found: list[_Found] = []
-    quantities = [q for q in scan(norm, lowered=True) if q.kind in _USABLE]
+    quantities = scan(norm, lowered=True, kinds=_USABLE)
     if not quantities:
         return []
     title_end = cased.find("\n")

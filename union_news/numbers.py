@@ -131,28 +131,61 @@ def _is_year(raw: str, value: float) -> bool:
     return raw.isdigit() and len(raw) == 4 and 1900 <= value <= 2100
 
 
-def scan(text: str, start: int = 0, end: int | None = None, *, lowered: bool = False) -> list[Quantity]:
-    """Every figure in ``text[start:end]`` with offsets into ``text`` (``lowered``: already lowercase)."""
+def scan(text: str, start: int = 0, end: int | None = None, *, lowered: bool = False,
+         kinds: frozenset[str] | None = None) -> list[Quantity]:
+    """Every figure in ``text[start:end]`` with offsets into ``text`` (``lowered``: already lowercase).
+
+    ``kinds``: only the figures of these kinds (the others are not built)."""
     out: list[Quantity] = []
     low = text if lowered else text.lower()
     if len(low) == len(text):  # match lowercased: IGNORECASE is slow on Vietnamese
         text = low
+    append, glue = out.append, _GLUE
     for m in _MENTION.finditer(text, start, len(text) if end is None else end):
-        at = m.start()
-        if at > 0 and (text[at - 1] in _GLUE or text[at - 1].isalnum()):
-            continue  # part of a word, code or longer number: Covid-19, H5N1, 1.2.3
-        out.append(_quantity(m))
+        at, stop = m.span()
+        if at > 0:
+            before = text[at - 1]
+            if before in glue or before.isalnum():
+                continue  # part of a word, code or longer number: Covid-19, H5N1, 1.2.3
+        raw, den, hi, mult, pct, cur, after = m.groups()
+        if den or hi or mult or pct or cur or after:
+            q = _quantity(m)
+            if kinds is None or q.kind in kinds:
+                append(q)
+            continue
+        # the common case, a bare number: as ``_quantity`` builds it, inline
+        if raw.isdigit() and len(raw) <= _MAX_NUMBER_CHARS:
+            value = int(raw)
+            if len(raw) == 4 and 1900 <= value <= 2100:
+                if kinds is None or "year" in kinds:
+                    append(Quantity(at, stop, at, stop, value, raw, "exact", None, None, "year"))
+                continue
+        else:
+            value = parse_number(raw)
+            if value is None:
+                if kinds is None or "invalid" in kinds:
+                    append(Quantity(at, stop, at, stop, 0, raw, "exact", None, None, "invalid"))
+                continue
+        if text[stop : stop + 1] in _CODE_NEXT:
+            if kinds is None or "code" in kinds:
+                append(Quantity(at, stop, at, stop, value, raw, "exact", None, None, "code"))
+            continue
+        if kinds is not None and "count" not in kinds:
+            continue
+        qualifier, first = _qualifier_before(text, at)
+        append(Quantity(first, stop, at, stop, value, text[first:stop] if first != at else raw,
+                        qualifier, None, None, "count"))
     return out
 
 
-_QUAL_LAST = frozenset(word[-1] for word in QUALIFIERS_BEFORE)
+_QUAL_WORDS = tuple(QUALIFIERS_BEFORE)
 
 
 def _qualifier_before(text: str, pos: int) -> tuple[str, int]:
     """The qualifier word written just before ``pos`` (``trên``, ``gần`` ...) and where it starts."""
     window = text[max(0, pos - 12) : pos]
-    word = window.rstrip()  # cheap test first: spaces, then a qualifier's last letter
-    if len(word) == len(window) or not word or word[-1] not in _QUAL_LAST:
+    word = window.rstrip()  # cheap test first: spaces, then a qualifier's letters
+    if len(word) == len(window) or not word.endswith(_QUAL_WORDS):
         return "exact", pos
     m = _QUAL_BEFORE.search(text, max(0, pos - 12), pos)
     if not m:
@@ -163,7 +196,7 @@ def _qualifier_before(text: str, pos: int) -> tuple[str, int]:
 def _quantity(m: re.Match[str]) -> Quantity:
     raw, den, hi, mult, pct, cur, after = m.groups()  # num den hi mult pct cur after
     text = m.string
-    if not (den or hi or mult or pct or cur or after):  # the common case: a bare number
+    if not (den or hi or mult or pct or cur or after):  # a bare number (``scan`` has it inline)
         at, end = m.span()
         if raw.isdigit() and len(raw) <= _MAX_NUMBER_CHARS:
             value = int(raw)
