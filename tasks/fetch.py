@@ -9,7 +9,7 @@ from prefect.cache_policies import NO_CACHE
 
 from union_news.fetching import Fetcher
 from union_news.models import Candidate, FetchedPage, FetchFailure
-from union_news.pipeline import stage_timer
+from union_news.pipeline import fetch_in_pool, stage_timer
 from union_news.profiles import SourceProfile
 
 
@@ -20,23 +20,29 @@ def fetch_all(
     settings: dict[str, Any] | None = None,
 ) -> tuple[list[FetchedPage], list[FetchFailure]]:
     """Fetch every candidate once (conditionally when validators are known); keep going on
-    failures. Pages and failures come back in candidate order."""
+    failures. Pages and failures come back in candidate order.
+
+    In the run's worker processes when it has some and the source asks no spacing between
+    requests (``union_news.pipeline.fetch_in_pool``); else here, one request at a time."""
     validators = validators or {}
     pages: list[FetchedPage] = []
     failures: list[FetchFailure] = []
-    seen: set[str] = set()
-    with Fetcher(profile, settings) as fetcher:
-        for cand in candidates:
-            if cand.url in seen:
-                continue
-            seen.add(cand.url)
-            etag, last_modified = validators.get(cand.url) or (None, None)
-            got = fetcher.fetch(cand.url, etag=etag, last_modified=last_modified)
-            if isinstance(got, FetchFailure):
-                failures.append(got)
-            else:
-                got.source = profile.name
-                pages.append(got)
+    unique: dict[str, Candidate] = {}
+    for cand in candidates:
+        unique.setdefault(cand.url, cand)
+    unique = list(unique.values())
+    results = fetch_in_pool(profile, unique, validators, settings)
+    if results is None:
+        with Fetcher(profile, settings) as fetcher:
+            results = []
+            for cand in unique:
+                etag, last_modified = validators.get(cand.url) or (None, None)
+                got = fetcher.fetch(cand.url, etag=etag, last_modified=last_modified)
+                if not isinstance(got, FetchFailure):
+                    got.source = profile.name
+                results.append(got)
+    for got in results:
+        (failures if isinstance(got, FetchFailure) else pages).append(got)
     return pages, failures
 
 

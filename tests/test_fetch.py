@@ -390,3 +390,50 @@ def test_settings_sections_or_flat_keys():
     assert fetching.fetch_settings({"fetch": {"max_bytes": 7}})["max_bytes"] == 7
     assert fetching.fetch_settings({"max_bytes": 9, "unknown": 1})["max_bytes"] == 9
     assert fetching.fetch_settings(None)["max_redirects"] == 5
+
+
+@pytest.fixture(scope="module")
+def pool():
+    from union_news.pipeline import WorkerPool
+
+    workers = WorkerPool(2)
+    yield workers
+    workers.close()
+
+
+def test_worker_processes_fetch_what_one_fetcher_does(site, pool):
+    """A run with worker processes fetches there when the source asks no spacing: the same
+    pages, failures with the same reasons, 304s for known validators, in candidate order."""
+    from union_news.pipeline import _POOL
+
+    good = [f"/ok/{i}.html" for i in range(12)]
+    bad = {"/missing.html": "http_404", "/pdf": "bad_content_type", "/loop/a": "too_many_redirects",
+           "/private/secret.html": "robots", "/reset": "connection"}
+    paths = good[:5] + list(bad) + ["/conditional"] + good[5:] + [good[0]]  # and a duplicate
+    cands = [Candidate(url=site.url(p), source="fault") for p in paths]
+    validators = {site.url("/conditional"): (ETAG, None)}
+    token = _POOL.set(pool)
+    try:
+        pages, failures = fetch_all(profile(), cands, validators, FAST)
+    finally:
+        _POOL.reset(token)
+    assert [p.url for p in pages] == [site.url(p) for p in good[:5] + ["/conditional"] + good[5:]]
+    assert pages[5].not_modified and pages[5].status == 304
+    assert all(p.source == "fault" for p in pages)
+    assert all(VI_TEXT in p.text for p in pages if not p.not_modified)
+    assert {f.url: f.error for f in failures} == {site.url(p): k for p, k in bad.items()}
+    assert len(site.hits_for(f"/ok/{0}.html")) == 1  # the duplicate was fetched once
+    # each worker reads robots.txt once for itself and keeps it between chunks
+    assert 1 <= len(site.hits_for("/robots.txt")) <= pool.workers
+
+
+def test_worker_processes_share_one_request_spacing(site, pool):
+    """Requests sent by different worker processes keep the source's spacing between them
+    (measured on the server): the pool is never faster than one polite fetcher."""
+    paths = [f"/ok/p{i}.html" for i in range(8)]
+    cands = [Candidate(url=site.url(p), source="fault") for p in paths]
+    results = pool.fetch(profile(min_delay=0.25), cands, {}, FAST)
+    assert [r.url for r in results] == [c.url for c in cands]
+    starts = sorted(h.at for h in site.hits if h.path.startswith("/ok/p"))
+    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    assert len(starts) == 8 and min(gaps) >= 0.24, gaps

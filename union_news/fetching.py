@@ -147,6 +147,36 @@ class _RobotsEntry:
     crawl_delay: float = 0.0
 
 
+class SharedPace:
+    """Request spacing shared by several processes (a run's worker processes fetching for one
+    source): a request starts at least ``delay`` seconds after the previous one started,
+    whichever process sent it. ``lock`` and ``last`` are a ``multiprocessing`` lock and a
+    ``Value('d')`` created by the parent; ``time.monotonic`` is one clock for all processes.
+    """
+
+    def __init__(self, lock: Any, last: Any) -> None:
+        self.lock, self.last = lock, last
+
+    def wait(self, delay: float, clock: Callable[[], float], sleep: Callable[[float], None]) -> float:
+        """Wait for this process's turn; the seconds slept."""
+        slept = 0.0
+        with self.lock:
+            previous = self.last.value
+            if previous > 0 and delay > 0:
+                wait = previous + delay - clock()
+                if wait > 0:
+                    sleep(wait)
+                    slept = wait
+            self.last.value = clock()
+        return slept
+
+
+def min_delay_for(profile: SourceProfile, settings: dict[str, Any] | None = None) -> float:
+    """The spacing the profile (else the ``[fetch]`` settings) asks between two requests."""
+    delay = (profile.fetch or {}).get("min_delay_s")
+    return float(fetch_settings(settings)["min_delay_s"] if delay is None else delay)
+
+
 @dataclass
 class FetchStats:
     """Counters for benchmarks and the run log."""
@@ -167,8 +197,10 @@ class Fetcher:
         *,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        pace: SharedPace | None = None,
     ) -> None:
         self.profile = profile
+        self._pace = pace  # spacing shared with other processes, if any
         self.settings = fetch_settings(settings)
         self._sleep, self._clock = sleep, clock
         delay = (profile.fetch or {}).get("min_delay_s")
@@ -370,7 +402,9 @@ class Fetcher:
         key = host_key(url)
         delay = self.delay_for(url)
         last = self._last_request.get(key)
-        if last is not None and delay > 0:
+        if self._pace is not None:
+            self.stats.slept_s += self._pace.wait(delay, self._clock, self._sleep)
+        elif last is not None and delay > 0:
             wait = last + delay - self._clock()
             if wait > 0:
                 self.stats.slept_s += wait

@@ -259,12 +259,54 @@ def _extract_chunk(articles: list[CleanArticle]) -> list[list[MetricRow]]:
     return [extract_metrics(a) for a in articles]
 
 
-def _warm_worker(parent: int | None = None) -> None:
+def _fetch_chunk(
+    profile: SourceProfile,
+    candidates: list,
+    validators: dict[str, tuple[str | None, str | None]],
+    settings: dict | None,
+) -> list:
+    """Fetch candidates in a worker process: a page or a failure per candidate, in order."""
+    from union_news.models import FetchFailure
+
+    fetcher = _worker_fetcher(profile, settings)
+    out = []
+    for cand in candidates:
+        etag, last_modified = validators.get(cand.url) or (None, None)
+        got = fetcher.fetch(cand.url, etag=etag, last_modified=last_modified)
+        if not isinstance(got, FetchFailure):
+            got.source = profile.name
+        out.append(got)
+    return out
+
+
+# In a worker process: the run's shared request spacing, and one Fetcher per profile/settings
+# (sessions, robots.txt and address checks kept between chunks).
+_WORKER_PACE = None
+_WORKER_FETCHERS: dict[bytes, object] = {}
+
+
+def _worker_fetcher(profile: SourceProfile, settings: dict | None):
+    import pickle
+
+    from union_news.fetching import Fetcher
+
+    key = pickle.dumps((profile, settings))
+    fetcher = _WORKER_FETCHERS.get(key)
+    if fetcher is None:
+        fetcher = _WORKER_FETCHERS[key] = Fetcher(profile, settings, pace=_WORKER_PACE)
+    return fetcher
+
+
+def _warm_worker(parent: int | None = None, pace_lock=None, pace_last=None) -> None:
     """Import the stages' modules and compile the catalog before the first batch arrives."""
+    global _WORKER_PACE
     _exit_with_parent(parent)
     from union_news.catalog import default_catalog
     from union_news.cleaning import clean_document  # noqa: F401 - imported to warm up
+    from union_news.fetching import SharedPace
 
+    if pace_lock is not None:
+        _WORKER_PACE = SharedPace(pace_lock, pace_last)
     default_catalog()
 
 
@@ -285,11 +327,13 @@ def _exit_with_parent(parent: int | None = None, interval: float = 0.5) -> None:
 
 
 class WorkerPool:
-    """Worker processes a run cleans and extracts in (CPU-bound: trafilatura, lxml, regexes).
+    """Worker processes a run cleans and extracts in (CPU-bound: trafilatura, lxml, regexes),
+    and fetches in when the source asks no spacing between requests (``fetch``).
 
     Workers are spawned (never forked from a process that runs threads) and import the stage
     modules at once, so they are warm when the first batch is fetched. Work is sent in chunks of
-    a few pages and comes back in input order.
+    a few pages and comes back in input order. Requests sent by the workers share one spacing
+    (``union_news.fetching.SharedPace``), so the pool never fetches faster than one process.
     """
 
     def __init__(self, workers: int) -> None:
@@ -298,11 +342,13 @@ class WorkerPool:
         from concurrent.futures import ProcessPoolExecutor
 
         self.workers = max(1, int(workers))
+        context = multiprocessing.get_context("spawn")
         self._executor = ProcessPoolExecutor(
             self.workers,
-            mp_context=multiprocessing.get_context("spawn"),
+            mp_context=context,
             initializer=_warm_worker,
-            initargs=(os.getpid(),),  # a worker ends when this process is gone
+            # a worker ends when this process is gone; its requests share one spacing
+            initargs=(os.getpid(), context.Lock(), context.Value("d", 0.0, lock=False)),
         )
         for _ in range(self.workers):  # start every worker now, not at the first batch
             self._executor.submit(int, 0)
@@ -311,6 +357,21 @@ class WorkerPool:
         size = max(1, min(16, -(-len(items) // (self.workers * 4))))
         parts = [items[i : i + size] for i in range(0, len(items), size)]
         futures = [self._executor.submit(fn, part, *extra) for part in parts]
+        return [x for f in futures for x in f.result()]
+
+    def fetch(
+        self,
+        profile: SourceProfile,
+        candidates: list,
+        validators: dict[str, tuple[str | None, str | None]],
+        settings: dict | None = None,
+    ) -> list:
+        size = max(1, min(16, -(-len(candidates) // (self.workers * 4))))
+        futures = []
+        for i in range(0, len(candidates), size):
+            part = candidates[i : i + size]
+            known = {c.url: validators[c.url] for c in part if c.url in validators}
+            futures.append(self._executor.submit(_fetch_chunk, profile, part, known, settings))
         return [x for f in futures for x in f.result()]
 
     def clean(self, pages: list[FetchedPage], profile: SourceProfile | None) -> list:
@@ -464,6 +525,23 @@ def validate_all(articles: list[CleanArticle], rows: list[MetricRow]):
 
 # Below this many items a batch is cheaper to process in the calling process than to ship.
 MIN_POOL_ITEMS = 8
+
+
+def fetch_in_pool(
+    profile: SourceProfile,
+    candidates: list,
+    validators: dict[str, tuple[str | None, str | None]],
+    settings: dict | None = None,
+) -> list | None:
+    """Fetch in the run's worker processes: a page or a failure per candidate, in order; None
+    when there is no pool, the batch is small, or the source asks for spacing between requests
+    (then the network, not the CPU, sets the pace, and one polite fetcher is the simple way)."""
+    from union_news.fetching import min_delay_for
+
+    pool = _POOL.get()
+    if pool is None or len(candidates) < MIN_POOL_ITEMS or min_delay_for(profile, settings) > 0:
+        return None
+    return pool.fetch(profile, candidates, validators, settings)
 
 
 def clean_all(
