@@ -164,12 +164,19 @@ class Catalog:
     period_prefixes: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
     # ``probe`` narrowed by the first character after a figure's spaces (see ``_build_dispatch``):
     # that character -> variant index (absent: ``probe_default``). A variant is (``probe``'s
-    # ``match`` with only the units that can start with the character, ``unit_plan`` cut to the
-    # same units, whether a count unit is among them); its ``regs`` equal ``probe``'s.
+    # ``match`` with only the units that can start with the character, per figure kind the
+    # ``unit_plan`` of those units and that kind, whether a count unit is among them, per figure
+    # kind the ``veto_plan`` that can apply); its ``regs`` equal ``probe``'s.
     probe_dispatch: dict[str, int] = field(default_factory=dict)
-    probe_variants: list[tuple[Any, list[tuple[int, list[tuple[Any, ...]]]], bool]] = field(
-        default_factory=list)
+    probe_variants: list[tuple[Any, dict[str, list[tuple[int, list[tuple[Any, ...]]]]], bool,
+                               dict[str, list[tuple[Any, ...]]]]] = field(default_factory=list)
     probe_default: int = 0
+    # Prefilters: first characters other than spaces of a ``rate`` match, endings of ``subset``;
+    # per period kind in search order (as_of, term, year): (kind, pattern, its literals, the
+    # period_not pattern, its literals).
+    rate_first: frozenset[str] | None = None
+    subset_suffixes: tuple[str, ...] | None = None
+    period_plan: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 def _expand(pattern: str, groups: dict[str, str]) -> str:
@@ -294,6 +301,11 @@ def _plan(cat: Catalog) -> None:
     cat.period_lits = {kind: lit(p) for kind, p in cat.period.items()}
     cat.period_not_lits = {kind: lit(p) for kind, p in cat.period_not.items()}
     cat.period_prefixes = {kind: required_prefixes(p) for kind, p in cat.period.items()}
+    cat.rate_first = first_solid_chars(cat.period.get("rate"))
+    cat.subset_suffixes = required_suffixes(cat.subset)
+    cat.period_plan = [(kind, cat.period[kind], cat.period_lits.get(kind), cat.period_not.get(kind),
+                        cat.period_not_lits.get(kind))
+                       for kind in ("as_of", "term", "year") if kind in cat.period]
     if cat.count_unit_groups and cat.probe is not None:
         lo = min(cat.count_unit_groups)
         inner = {g: 1 + u.groups for u, g in zip((u for u, _ in cat.by_unit), cat.by_unit_groups,
@@ -341,13 +353,17 @@ def _build_probe(cat: Catalog) -> None:
     cat.probe = re.compile(body, _FLAGS)
 
 
+_FIGURE_KINDS = ("count", "vnd")  # the kinds of figure the rules classify
+
+
 def _build_dispatch(cat: Catalog) -> None:
     """Probe variants by the first character after a figure's spaces.
 
-    A unit (``\\s*(?:X)...``) can only match where ``X`` starts at that character: units whose
-    ``first_chars`` do not hold it get a lookahead that fails at once (its groups kept, so group
-    numbers and ``regs`` stay those of the full ``probe``). Units of unknown first characters,
-    or that may start with a space or match nothing, stay in every variant."""
+    A unit can only match where that character is one of its ``first_solid_chars``: the others
+    get a lookahead that fails at once (their groups kept, so group numbers and ``regs`` stay
+    those of the full ``probe``); units of unknown first characters stay in every variant. Each
+    variant also holds, per figure kind, ``unit_plan`` cut to its units and the rules of that
+    kind, and ``veto_plan`` without the vetoes of other kinds or whose unit cannot follow."""
     units: list[tuple[int, str, int, frozenset[str] | None]] = []  # group, pattern, inner, firsts
     groups_of: dict[str, int] = {}
     for unit, g in zip((u for u, _ in cat.by_unit), cat.by_unit_groups, strict=True):
@@ -359,7 +375,7 @@ def _build_dispatch(cat: Catalog) -> None:
                 groups_of[unit.pattern] = g
     for pattern, g in sorted(groups_of.items(), key=lambda kv: kv[1]):
         compiled = re.compile(pattern, _FLAGS)
-        units.append((g, pattern, compiled.groups, unit_first_chars(compiled)))
+        units.append((g, pattern, compiled.groups, first_solid_chars(compiled)))
     chars = sorted({c for *_, fs in units if fs is not None for c in fs})
     signatures: dict[tuple[int, ...], int] = {}
     count_groups = set(cat.count_unit_groups)
@@ -368,10 +384,15 @@ def _build_dispatch(cat: Catalog) -> None:
         if active not in signatures:
             body = "".join(f"(?:(?=({p}))|)" if g in active else "(?:(?!)" + "()" * (1 + inner) + "|)"
                            for g, p, inner, _ in units)
-            plan = [(g, rules) for g, rules in cat.unit_plan if g < 0 or g in active]
+            plans, vetoes = {}, {}
+            for kind in _FIGURE_KINDS:
+                plans[kind] = [(g, mine) for g, rules in cat.unit_plan if g < 0 or g in active
+                               if (mine := [r for r in rules if kind in r[2]])]
+                vetoes[kind] = [v for v in cat.veto_plan if (v[1] is None or kind in v[1])
+                                and (v[3] < 0 or v[3] in active)]
             signatures[active] = len(cat.probe_variants)
-            cat.probe_variants.append((re.compile(body, _FLAGS).match, plan,
-                                       bool(count_groups.intersection(active))))
+            cat.probe_variants.append((re.compile(body, _FLAGS).match, plans,
+                                       bool(count_groups.intersection(active)), vetoes))
         return signatures[active]
 
     cat.probe_variants = []
@@ -590,42 +611,47 @@ def _suffixes(items: list[tuple[Any, Any]], before: Any) -> set[str] | None:
     return None
 
 
-def unit_first_chars(pattern: re.Pattern[str]) -> frozenset[str] | None:
-    """For a unit (``\\s*`` then the rest): the characters the rest can start with, when it must
-    start with one that is no space (None: not known, may be a space or may match nothing).
+def first_solid_chars(pattern: re.Pattern[str] | None) -> frozenset[str] | None:
+    """The characters that can be the first one of a match that is no space (None: not known,
+    or a match may hold nothing but spaces).
 
-    ``\\s*`` is greedy, so the rest starts at the first character that is no space: a unit
-    whose set lacks that character cannot match there."""
-    if pattern.flags & re.IGNORECASE:
+    A unit (``\\s*`` then its words) matched at a figure's end can then only match when the
+    first character after the figure's spaces is one of these."""
+    if pattern is None or pattern.flags & re.IGNORECASE:
         return None
     try:
         import re._parser as sre_parse  # noqa: PLC0415
 
-        items = list(sre_parse.parse(pattern.pattern, pattern.flags))
-        while items and _is_space_run(items[0]):
-            items.pop(0)
-        found, nullable = _first_chars(items)
+        found, nullable = _first_chars(list(sre_parse.parse(pattern.pattern, pattern.flags)))
     except Exception:  # noqa: BLE001  (a private module: any surprise means no prefilter)
         return None
-    if found is None or nullable or not found or any(c.isspace() for c in found):
+    if found is None or nullable or not found:
         return None
     return frozenset(found)
 
 
 def _first_chars(items: list[tuple[Any, Any]]) -> tuple[set[str] | None, bool]:
-    """(characters a match of ``items`` can start with or None, whether it can be empty)."""
+    """(the first characters other than spaces a match of ``items`` can have, or None; whether
+    a match can hold nothing but spaces). Spaces and zero-width items are stepped over."""
     from re import _constants as c  # noqa: PLC0415
 
     out: set[str] = set()
     for op, av in items:
-        if op in (c.AT, c.ASSERT, c.ASSERT_NOT):
-            continue  # zero width: the set found stays a superset
+        if op in (c.AT, c.ASSERT, c.ASSERT_NOT) or _is_space_run((op, av)):
+            continue  # zero width or spaces: the set found stays a superset
         if op is c.LITERAL:
+            if chr(av).isspace():
+                continue
             return out | {chr(av)}, False
         if op is c.IN:
             if not all(o is c.LITERAL for o, _ in av):
                 return None, False
-            return out | {chr(v) for _, v in av}, False
+            chars = {chr(v) for _, v in av}
+            if all(ch.isspace() for ch in chars):
+                continue
+            if any(ch.isspace() for ch in chars):
+                return None, False
+            return out | chars, False
         if op is c.SUBPATTERN:
             if av[1] & re.IGNORECASE:
                 return None, False

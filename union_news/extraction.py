@@ -97,7 +97,7 @@ class _Context:
     orgs: dict[int, list[OrgMention]] = field(default_factory=dict)
     actor: dict[int, bool] = field(default_factory=dict)  # is_actor per mention start
     periods: dict[tuple[int, int, int], str | None] = field(default_factory=dict)
-    period_kinds: dict[int, tuple[str, ...]] = field(default_factory=dict)  # per sentence start
+    period_kinds: dict[int, tuple[tuple[Any, ...], ...]] = field(default_factory=dict)  # per sentence
 
 
 def extract_metrics(article: CleanArticle, catalog: Catalog | None = None) -> list[MetricRow]:
@@ -311,8 +311,10 @@ def _period_in(text: str, cat: Catalog, kind: str, start: int = 0, end: int | No
     m = cat.period[kind].search(text, start, end)
     while m and skip is not None and _skipped(skip, skip_lits, text, m.start()):
         m = cat.period[kind].search(text, m.end(), end)
-    if not m:
-        return None
+    return _period_text(kind, m) if m else None
+
+
+def _period_text(kind: str, m: re.Match[str]) -> str:
     if kind == "as_of":
         day, month, year = (int(g) for g in m.groups())
         return f"{year:04d}-{month:02d}-{day:02d}"
@@ -329,21 +331,25 @@ def _figure_period(ctx: _Context, seg: tuple[int, int], sent: _Sentence) -> str 
 
 
 def _find_period(ctx: _Context, seg: tuple[int, int], sent: _Sentence) -> str | None:
+    norm = ctx.norm
     kinds = ctx.period_kinds.get(sent.start)
     if kinds is None:  # the kinds whose cue words the sentence holds at all
-        lits = ctx.cat.period_lits
         kinds = ctx.period_kinds[sent.start] = tuple(
-            kind for kind in ("as_of", "term", "year")
-            if lits.get(kind) is None or _has_in(lits[kind], ctx.norm, sent.start, sent.end))
+            entry for entry in ctx.cat.period_plan
+            if entry[2] is None or _has_in(entry[2], norm, sent.start, sent.end))
     if not kinds:
         return ctx.period
     for start, end in (seg, (sent.start, seg[0])):
         if end <= start:
             continue
-        for kind in kinds:
-            found = _period_in(ctx.norm, ctx.cat, kind, start, end)
-            if found:
-                return found
+        for kind, pattern, lits, skip, skip_lits in kinds:  # _period_in, its plan looked up once
+            if lits is not None and not _has_in(lits, norm, start, end):
+                continue
+            m = pattern.search(norm, start, end)
+            while m and skip is not None and _skipped(skip, skip_lits, norm, m.start()):
+                m = pattern.search(norm, m.end(), end)
+            if m:
+                return _period_text(kind, m)
     return ctx.period
 
 
@@ -432,7 +438,7 @@ def _sentence_rows(ctx: _Context, sent: _Sentence, quantities: list[Quantity],
         while c.isspace():
             j += 1
             c = norm[j : j + 1]
-        probe, plan, counts = variants[dispatch.get(c, default)]
+        probe, plans, counts, vetoes = variants[dispatch.get(c, default)]
         if kind == "count" and not counts:
             continue  # no rule's unit can follow: nothing to classify
         regs = probe(norm, q.end).regs
@@ -447,10 +453,10 @@ def _sentence_rows(ctx: _Context, sent: _Sentence, quantities: list[Quantity],
         if goals is None:
             goals = _goal_starts(ctx, sent)
         tail = left.rstrip()  # what the cues anchored at the figure (``\s*$``) must end
-        if _vetoed(ctx, sent, q, left, tail, goals, seg, regs):
+        if _vetoed(ctx, sent, q, left, tail, goals, seg, regs, vetoes[kind]):
             continue
         hit = (_inherited(ctx, q, out, seg) if out else None) or \
-            _classify(ctx, sent, q, left, tail, seg, regs, plan)
+            _classify(ctx, sent, q, left, tail, seg, regs, plans[kind])
         if hit is None:
             continue
         following = quantities[i + 1] if i + 1 < len(quantities) else None
@@ -496,13 +502,14 @@ def _has(lits: tuple[str, ...], text: str) -> bool:
 
 
 def _vetoed(ctx: _Context, sent: _Sentence, q: Quantity, left: str, tail: str, goals: dict[int, int],
-            seg: tuple[int, int], regs: tuple[tuple[int, int], ...]) -> bool:
-    norm, kind = ctx.norm, q.kind
+            seg: tuple[int, int], regs: tuple[tuple[int, int], ...],
+            plan: list[tuple[Any, ...]]) -> bool:
+    """Whether a not-a-metric rule applies; ``plan``: the vetoes of the figure's kind whose unit
+    can follow it (``Catalog.probe_variants``)."""
+    norm = ctx.norm
     right: str | None = None
-    for i, kinds, goal, unit_g, unit_not_g, after, a_lits, before, b_sfx, b_lits, b_tail in \
-            ctx.cat.veto_plan:  # cheapest checks first
-        if kinds is not None and kind not in kinds:
-            continue
+    for i, _kinds, goal, unit_g, unit_not_g, after, a_lits, before, b_sfx, b_lits, b_tail in \
+            plan:  # cheapest checks first
         if goal and goals[i] >= q.start:
             continue
         if unit_g > 0 and regs[unit_g][1] < 0:
@@ -533,32 +540,25 @@ def _last_match(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
 
 def _classify(ctx: _Context, sent: _Sentence, q: Quantity, left: str, tail: str, seg: tuple[int, int],
               regs: tuple[tuple[int, int], ...],
-              plan: list[tuple[int, list[tuple[Any, ...]]]] | None = None) -> _Hit | None:
+              plan: list[tuple[int, list[tuple[Any, ...]]]]) -> _Hit | None:
     """The rule whose unit follows the figure and whose cue stands nearest (ties: rule order).
 
     A rule with cues (before, after, unit_cue) applies when one is found; one without applies on
     its unit alone at distance 1000. Patterns anchored at the figure read the last 64 characters.
+    ``plan``: the rules of the figure's kind by unit, for the units that may follow it.
     """
     best: _Hit | None = None
-    norm, kind, q_end = ctx.norm, q.kind, q.end
+    norm, q_end = ctx.norm, q.end
     clause_from = clause_to = -1  # most units end before the same comma
-    for g, rules in ctx.cat.unit_plan if plan is None else plan:  # plan: the units that may follow
+    for g, rules in plan:
         unit_end = q_end if g < 0 else regs[g][1]
         if unit_end < 0:
             continue
         if not clause_from <= unit_end <= clause_to:
             clause_from, clause_to = unit_end, _clause_end_in(norm, sent, unit_end, seg[1])
         right = norm[unit_end:clause_to]
-        for (order, rule, kinds, nb, nb_sfx, nb_lits, nb_tail, na, na_lits, b, b_sfx, b_lits,
+        for (order, rule, _kinds, nb, nb_sfx, nb_lits, nb_tail, na, na_lits, b, b_sfx, b_lits,
              b_tail, a, a_lits, uc, uc_lits, sb, sb_sfx, sb_tail, weight) in rules:
-            if kind not in kinds:
-                continue
-            if nb is not None and (nb_sfx is None or tail.endswith(nb_sfx)):
-                scope = left[-nb_tail:] if nb_tail else left
-                if (nb_lits is None or _has(nb_lits, scope)) and nb.search(scope):
-                    continue
-            if na is not None and (na_lits is None or _has(na_lits, right)) and na.search(right):
-                continue
             dist = -1
             if b is not None and (b_sfx is None or tail.endswith(b_sfx)):
                 scope = left[-b_tail:] if b_tail else left
@@ -578,6 +578,13 @@ def _classify(ctx: _Context, sent: _Sentence, q: Quantity, left: str, tail: str,
                 if b is not None or a is not None or uc is not None:
                     continue
                 dist = 1000
+            # the rule's exclusions, tested only for a rule that applies
+            if nb is not None and (nb_sfx is None or tail.endswith(nb_sfx)):
+                scope = left[-nb_tail:] if nb_tail else left
+                if (nb_lits is None or _has(nb_lits, scope)) and nb.search(scope):
+                    continue
+            if na is not None and (na_lits is None or _has(na_lits, right)) and na.search(right):
+                continue
             distance = (dist + weight) * 100 + order
             if best is None or distance < best.distance:
                 sign = -1 if sb is not None and (sb_sfx is None or tail.endswith(sb_sfx)) and \
@@ -588,7 +595,7 @@ def _classify(ctx: _Context, sent: _Sentence, q: Quantity, left: str, tail: str,
 
 def _inherited(ctx: _Context, q: Quantity, out: list[_Found], seg: tuple[int, int]) -> _Hit | None:
     """``..., trong đó có 3 CĐCS ...``: a subset takes the key of the figure it belongs to."""
-    if not out or not ctx.cat.subset.search(ctx.norm, out[-1].end, q.start):
+    if not out or not _subset_before(ctx, out[-1].end, q.start):
         return None
     for parent in reversed(out):  # `196 CĐCS với 11.250 đoàn viên, trong đó 64 CĐCS ...`
         unit = parent.rule.unit
@@ -596,6 +603,18 @@ def _inherited(ctx: _Context, q: Quantity, out: list[_Found], seg: tuple[int, in
         if m is not None:
             return _Hit(parent.rule, m.end(), 0)
     return None
+
+
+def _subset_before(ctx: _Context, start: int, end: int) -> bool:
+    """``subset.search(norm, start, end)`` (`trong đó`, anchored at ``end``), its endings first."""
+    norm, sfx = ctx.norm, ctx.cat.subset_suffixes
+    if sfx is not None:
+        stop = end
+        while stop > start and norm[stop - 1].isspace():
+            stop -= 1
+        if not norm.endswith(sfx, start, stop):
+            return False
+    return ctx.cat.subset.search(norm, start, end) is not None
 
 
 def _achievement(ctx: _Context, hit: _Hit, following: Quantity | None,
@@ -618,7 +637,9 @@ def _row(ctx: _Context, q: Quantity, hit: _Hit, sent: _Sentence, seg: tuple[int,
          left: str, out: list[_Found], ach: float | None) -> MetricRow:
     norm = ctx.norm
     qualifier = q.qualifier
-    if _AT_LEAST.match(norm, hit.unit_end, hit.unit_end + 12) or (
+    unit_end = hit.unit_end
+    if (norm.find("trở lên", unit_end, unit_end + 12) >= 0  # what _AT_LEAST needs, found first
+            and _AT_LEAST.match(norm, unit_end, unit_end + 12)) or (
         q.high is not None and qualifier == "exact"  # a range "200 - 300": its floor
     ):
         qualifier = "at_least"
@@ -701,8 +722,11 @@ def _detail(ctx: _Context, q: Quantity, hit: _Hit, sent: _Sentence, seg: tuple[i
     clause_end = _clause_end_in(norm, sent, hit.unit_end, seg[1])
     unit_text = text[q.end : hit.unit_end].strip()
     rest = text[hit.unit_end : clause_end]
-    rate = ctx.cat.period["rate"].match(norm[hit.unit_end : hit.unit_end + 20])
-    if ctx.cat.subset.search(norm, out[-1].end if out else seg[0], q.start):
+    cat = ctx.cat
+    after = norm[hit.unit_end : hit.unit_end + 20]
+    first = cat.rate_first  # a rate is written right after the unit: `/năm`, `mỗi tháng`
+    rate = cat.period["rate"].match(after) if first is None or after.lstrip()[:1] in first else None
+    if _subset_before(ctx, out[-1].end if out else seg[0], q.start):
         return f"trong đó: {unit_text} {_words(rest, 8)}".strip()
     kind = hit.rule.detail
     if kind == "award":
