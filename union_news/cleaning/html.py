@@ -396,19 +396,32 @@ _SENTENCES_BEFORE = etree.XPath(
 def _heading_elements(
     tree: HtmlElement, low_html: str, headings: tuple[str, ...]
 ) -> list[HtmlElement]:
-    """Elements whose own text is one of the headings (as written, upper-cased, with a colon).
+    """Elements under ``<body>`` whose own first text node is one of the headings (as written,
+    upper-cased, with a colon), whitespace normalised: what the XPath
+    ``//body//*[normalize-space(text())=...]`` selects.
 
     A substring test on the lower-cased page source tells which headings occur at all (cheap);
-    only those are looked up in the tree.
+    only then is the tree walked, once, comparing each element's first text node with a set
+    (the XPath form compared every element with every variant: a quarter of the clean time).
     """
     found = [h for h in headings if h.lower() in low_html]
     if not found:
         return []
     variants = {v for h in found for u in (h, h.upper()) for v in (u, u + ":")}
-    tests = " or ".join(
-        f"normalize-space(text())={json.dumps(v, ensure_ascii=False)}" for v in sorted(variants)
-    )
-    return tree.xpath(f"//body//*[{tests}]")
+    out: list[HtmlElement] = []
+    for body in tree.iter("body"):
+        for el in body.iterdescendants():
+            if not isinstance(el.tag, str):
+                continue  # comments and processing instructions are not elements
+            text = el.text
+            if text is None:  # the first text node is the tail of a child, if any
+                for child in el:
+                    if child.tail is not None:
+                        text = child.tail
+                        break
+            if text and " ".join(text.split()) in variants:
+                out.append(el)
+    return out
 
 
 def _in_non_content(el: HtmlElement) -> bool:
