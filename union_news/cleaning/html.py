@@ -88,15 +88,24 @@ def parse_html(content: str) -> HtmlElement:
     return tree
 
 
+_NODES = etree.XPath(
+    "count(descendant-or-self::*) + count(descendant::comment())"
+    " + count(descendant::processing-instruction())"
+)
+_LONG_ATTRIBUTES = etree.XPath(
+    f"descendant-or-self::*[@*[string-length(.) > {MAX_ATTRIBUTE_CHARS}]]"
+)
+
+
 def defuse(tree: HtmlElement) -> None:
-    """Refuse pages with more than ``MAX_ELEMENTS`` elements; cut overlong attribute values."""
-    count = 0
-    for el in tree.iter():
-        count += 1
-        if count > MAX_ELEMENTS:
-            raise ValueError(f"page too complex: more than {MAX_ELEMENTS:,} HTML elements")
-        if not isinstance(el.tag, str):
-            continue  # comments, processing instructions
+    """Refuse pages with more than ``MAX_ELEMENTS`` elements; cut overlong attribute values.
+
+    Counted and searched with XPath (in C): walking the tree from Python made an object per
+    node and cost as much as a tenth of the clean time."""
+    count = int(_NODES(tree))
+    if count > MAX_ELEMENTS:
+        raise ValueError(f"page too complex: more than {MAX_ELEMENTS:,} HTML elements")
+    for el in _LONG_ATTRIBUTES(tree):
         for name, value in el.attrib.items():
             if len(value) > MAX_ATTRIBUTE_CHARS:
                 el.set(name, value[:MAX_ATTRIBUTE_CHARS])

@@ -113,11 +113,13 @@ def check_text_size(text_chars: int, title: str | None = None) -> None:
 def norm(text: str) -> str:
     """Lower-case, NFC, punctuation dropped and spaces collapsed: a key to compare lines."""
     text = unicodedata.normalize("NFC", text).lower()
-    return _WS.sub(" ", _PUNCT.sub(" ", text)).strip()
+    return " ".join(_PUNCT.sub(" ", text).split())
 
 
 def collapse(text: str) -> str:
-    return _WS.sub(" ", unicodedata.normalize("NFC", text)).strip()
+    """NFC, whitespace runs made one space, ends stripped (``str.split`` and ``\\s`` agree on
+    what whitespace is)."""
+    return " ".join(unicodedata.normalize("NFC", text).split())
 
 
 def heading_keys(headings: Iterable[str] | None) -> frozenset[str]:
