@@ -162,14 +162,16 @@ class Catalog:
     period_lits: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
     period_not_lits: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
     period_prefixes: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
-    # ``probe`` narrowed by the first character after a figure's spaces (see ``_build_dispatch``):
-    # that character -> variant index (absent: ``probe_default``). A variant is (``probe``'s
-    # ``match`` with only the units that can start with the character, per figure kind the
-    # ``unit_plan`` of those units and that kind, whether a count unit is among them, per figure
-    # kind the ``veto_plan`` that can apply); its ``regs`` equal ``probe``'s.
+    # ``probe`` narrowed by the first two characters after a figure's spaces (see
+    # ``_build_dispatch``): those two -> variant index, else the first one -> variant index, else
+    # ``probe_default``. A variant is [``probe``'s ``match`` with only the units that can start
+    # so (compiled when first needed: ``probe_match``), per figure kind the ``unit_plan`` of those
+    # units and that kind, whether a count unit is among them, per figure kind the ``veto_plan``
+    # that can apply]; its ``regs`` equal ``probe``'s.
+    probe_dispatch2: dict[str, int] = field(default_factory=dict)
     probe_dispatch: dict[str, int] = field(default_factory=dict)
-    probe_variants: list[tuple[Any, dict[str, list[tuple[int, list[tuple[Any, ...]]]]], bool,
-                               dict[str, list[tuple[Any, ...]]]]] = field(default_factory=list)
+    probe_variants: list[list[Any]] = field(default_factory=list)
+    probe_bodies: list[str] = field(default_factory=list)
     probe_default: int = 0
     # Prefilters: first characters other than spaces of a ``rate`` match, endings of ``subset``;
     # per period kind in search order (as_of, term, year): (kind, pattern, its literals, the
@@ -301,7 +303,7 @@ def _plan(cat: Catalog) -> None:
     cat.period_lits = {kind: lit(p) for kind, p in cat.period.items()}
     cat.period_not_lits = {kind: lit(p) for kind, p in cat.period_not.items()}
     cat.period_prefixes = {kind: required_prefixes(p) for kind, p in cat.period.items()}
-    cat.rate_first = first_solid_chars(cat.period.get("rate"))
+    cat.rate_first = solid_starts(cat.period.get("rate"), 1)
     cat.subset_suffixes = required_suffixes(cat.subset)
     cat.period_plan = [(kind, cat.period[kind], cat.period_lits.get(kind), cat.period_not.get(kind),
                         cat.period_not_lits.get(kind))
@@ -357,14 +359,14 @@ _FIGURE_KINDS = ("count", "vnd")  # the kinds of figure the rules classify
 
 
 def _build_dispatch(cat: Catalog) -> None:
-    """Probe variants by the first character after a figure's spaces.
+    """Probe variants by the first two characters after a figure's spaces.
 
-    A unit can only match where that character is one of its ``first_solid_chars``: the others
-    get a lookahead that fails at once (their groups kept, so group numbers and ``regs`` stay
-    those of the full ``probe``); units of unknown first characters stay in every variant. Each
-    variant also holds, per figure kind, ``unit_plan`` cut to its units and the rules of that
-    kind, and ``veto_plan`` without the vetoes of other kinds or whose unit cannot follow."""
-    units: list[tuple[int, str, int, frozenset[str] | None]] = []  # group, pattern, inner, firsts
+    A unit can only match where those start with one of its ``solid_starts``: the others get a
+    lookahead that fails at once (their groups kept, so group numbers and ``regs`` stay those of
+    the full ``probe``); units of unknown starts stay in every variant. Each variant also holds,
+    per figure kind, ``unit_plan`` cut to its units and the rules of that kind, and ``veto_plan``
+    without the vetoes of other kinds or whose unit cannot follow."""
+    units: list[tuple[int, str, int, frozenset[str] | None]] = []  # group, pattern, inner, starts
     groups_of: dict[str, int] = {}
     for unit, g in zip((u for u, _ in cat.by_unit), cat.by_unit_groups, strict=True):
         if unit is not None:
@@ -375,15 +377,14 @@ def _build_dispatch(cat: Catalog) -> None:
                 groups_of[unit.pattern] = g
     for pattern, g in sorted(groups_of.items(), key=lambda kv: kv[1]):
         compiled = re.compile(pattern, _FLAGS)
-        units.append((g, pattern, compiled.groups, first_solid_chars(compiled)))
-    chars = sorted({c for *_, fs in units if fs is not None for c in fs})
+        units.append((g, pattern, compiled.groups, solid_starts(compiled, 2)))
     signatures: dict[tuple[int, ...], int] = {}
     count_groups = set(cat.count_unit_groups)
 
-    def variant(active: tuple[int, ...]) -> int:
+    def variant(key: str | None) -> int:
+        active = tuple(g for g, _, _, starts in units
+                       if starts is None or key is not None and key.startswith(tuple(starts)))
         if active not in signatures:
-            body = "".join(f"(?:(?=({p}))|)" if g in active else "(?:(?!)" + "()" * (1 + inner) + "|)"
-                           for g, p, inner, _ in units)
             plans, vetoes = {}, {}
             for kind in _FIGURE_KINDS:
                 plans[kind] = [(g, mine) for g, rules in cat.unit_plan if g < 0 or g in active
@@ -391,14 +392,26 @@ def _build_dispatch(cat: Catalog) -> None:
                 vetoes[kind] = [v for v in cat.veto_plan if (v[1] is None or kind in v[1])
                                 and (v[3] < 0 or v[3] in active)]
             signatures[active] = len(cat.probe_variants)
-            cat.probe_variants.append((re.compile(body, _FLAGS).match, plans,
-                                       bool(count_groups.intersection(active)), vetoes))
+            cat.probe_bodies.append("".join(
+                f"(?:(?=({p}))|)" if g in active else "(?:(?!)" + "()" * (1 + inner) + "|)"
+                for g, p, inner, _ in units))
+            cat.probe_variants.append([None, plans, bool(count_groups.intersection(active)),
+                                       vetoes])
         return signatures[active]
 
-    cat.probe_variants = []
-    cat.probe_default = variant(tuple(g for g, *_, fs in units if fs is None))
-    cat.probe_dispatch = {c: variant(tuple(g for g, *_, fs in units if fs is None or c in fs))
-                          for c in chars}
+    cat.probe_variants, cat.probe_bodies = [], []
+    cat.probe_default = variant(None)
+    starts = {s for *_, st in units if st is not None for s in st}
+    cat.probe_dispatch = {c: variant(c) for c in sorted({s[0] for s in starts})}
+    cat.probe_dispatch2 = {s: variant(s) for s in sorted(starts) if len(s) == 2}
+
+
+def probe_match(cat: Catalog, variant: int) -> Any:
+    """The compiled ``match`` of a probe variant (compiled on first use)."""
+    found = cat.probe_variants[variant][0]
+    if found is None:
+        found = cat.probe_variants[variant][0] = re.compile(cat.probe_bodies[variant], _FLAGS).match
+    return found
 
 
 def _group_by_unit(rules: list[Rule]) -> list[tuple[re.Pattern[str] | None, list[tuple[int, Rule]]]]:
@@ -611,72 +624,73 @@ def _suffixes(items: list[tuple[Any, Any]], before: Any) -> set[str] | None:
     return None
 
 
-def first_solid_chars(pattern: re.Pattern[str] | None) -> frozenset[str] | None:
-    """The characters that can be the first one of a match that is no space (None: not known,
-    or a match may hold nothing but spaces).
+_MAX_STARTS = 4000  # steps of the walk in ``solid_starts`` before giving up
 
-    A unit (``\\s*`` then its words) matched at a figure's end can then only match when the
-    first character after the figure's spaces is one of these."""
+
+def solid_starts(pattern: re.Pattern[str] | None, size: int) -> frozenset[str] | None:
+    """Strings of at most ``size`` characters one of which starts every match once its leading
+    spaces are dropped (None: not known, or a match may be all spaces).
+
+    A unit (``\\s*`` then its words) matched at a figure's end can then only match when the text
+    after the figure's spaces starts with one of these (a shorter string: any continuation)."""
     if pattern is None or pattern.flags & re.IGNORECASE:
         return None
     try:
+        import re._constants as c  # noqa: PLC0415
         import re._parser as sre_parse  # noqa: PLC0415
 
-        found, nullable = _first_chars(list(sre_parse.parse(pattern.pattern, pattern.flags)))
-    except Exception:  # noqa: BLE001  (a private module: any surprise means no prefilter)
+        found: set[str] = set()
+        steps = [_MAX_STARTS]
+        _starts(list(sre_parse.parse(pattern.pattern, pattern.flags)), "", size, found, steps, c)
+    except Exception:  # noqa: BLE001  (unknown items, too many paths, a private module's surprise)
         return None
-    if found is None or nullable or not found:
+    if not found or "" in found:
         return None
     return frozenset(found)
 
 
-def _first_chars(items: list[tuple[Any, Any]]) -> tuple[set[str] | None, bool]:
-    """(the first characters other than spaces a match of ``items`` can have, or None; whether
-    a match can hold nothing but spaces). Spaces and zero-width items are stepped over."""
-    from re import _constants as c  # noqa: PLC0415
-
-    out: set[str] = set()
-    for op, av in items:
-        if op in (c.AT, c.ASSERT, c.ASSERT_NOT) or _is_space_run((op, av)):
-            continue  # zero width or spaces: the set found stays a superset
-        if op is c.LITERAL:
-            if chr(av).isspace():
-                continue
-            return out | {chr(av)}, False
-        if op is c.IN:
-            if not all(o is c.LITERAL for o, _ in av):
-                return None, False
-            chars = {chr(v) for _, v in av}
-            if all(ch.isspace() for ch in chars):
-                continue
-            if any(ch.isspace() for ch in chars):
-                return None, False
-            return out | chars, False
-        if op is c.SUBPATTERN:
-            if av[1] & re.IGNORECASE:
-                return None, False
-            sub, nullable = _first_chars(list(av[3]))
-        elif op is c.ATOMIC_GROUP:
-            sub, nullable = _first_chars(list(av))
-        elif op is c.BRANCH:
-            sub, nullable = set(), False
-            for alt in av[1]:
-                one, empty = _first_chars(list(alt))
-                if one is None:
-                    return None, False
-                sub |= one
-                nullable = nullable or empty
-        elif op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
-            sub, nullable = _first_chars(list(av[2]))
-            nullable = nullable or av[0] == 0
+def _starts(items: list[tuple[Any, Any]], acc: str, size: int, found: set[str], steps: list[int],
+            c: Any) -> None:
+    """Add to ``found`` what the matches of ``items`` after ``acc`` start with (``solid_starts``):
+    every path through the pattern is walked until ``size`` characters are known."""
+    steps[0] -= 1
+    if steps[0] < 0:
+        raise ValueError("too many paths")
+    if len(acc) >= size:
+        found.add(acc[:size])
+        return
+    if not items:
+        found.add(acc)  # the match may end here: any continuation
+        return
+    (op, av), rest = items[0], items[1:]
+    if op in (c.AT, c.ASSERT, c.ASSERT_NOT):
+        _starts(rest, acc, size, found, steps, c)  # zero width: a superset
+    elif _is_space_run((op, av)):
+        if acc:
+            found.add(acc)  # which space is not known
         else:
-            return None, False
-        if sub is None:
-            return None, False
-        out |= sub
-        if not nullable:
-            return out, False
-    return out, True
+            _starts(rest, acc, size, found, steps, c)  # leading spaces are dropped
+    elif op is c.LITERAL or (op is c.IN and all(o is c.LITERAL for o, _ in av)):
+        for ch in [chr(av)] if op is c.LITERAL else [chr(v) for _, v in av]:
+            _starts(rest, "" if not acc and ch.isspace() else acc + ch, size, found, steps, c)
+    elif op is c.SUBPATTERN and not av[1] & re.IGNORECASE:
+        _starts(list(av[3]) + rest, acc, size, found, steps, c)
+    elif op is c.ATOMIC_GROUP:
+        _starts(list(av) + rest, acc, size, found, steps, c)
+    elif op is c.BRANCH:
+        for alt in av[1]:
+            _starts(list(alt) + rest, acc, size, found, steps, c)
+    elif op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+        low, high, body = av
+        if low == 0:
+            _starts(rest, acc, size, found, steps, c)
+        if high != 0:
+            once_more = (op, (max(low - 1, 0), high if high == c.MAXREPEAT else high - 1, body))
+            _starts(list(body) + [once_more] + rest, acc, size, found, steps, c)
+    elif acc:
+        found.add(acc)  # an item of unknown characters after known ones
+    else:
+        raise ValueError("unknown first character")
 
 
 def required_prefixes(pattern: re.Pattern[str] | None) -> tuple[str, ...] | None:

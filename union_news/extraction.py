@@ -23,6 +23,7 @@ from union_news.catalog import (
     iter_prefixed,
     lower_text,
     normalize,
+    probe_match,
 )
 from union_news.models import CleanArticle, MetricRow
 from union_news.numbers import Quantity, format_number, scan
@@ -423,7 +424,7 @@ def _clause_end_in(norm: str, sent: _Sentence, pos: int, limit: int) -> int:
 def _sentence_rows(ctx: _Context, sent: _Sentence, quantities: list[Quantity],
                    quotes: list[tuple[int, int]]) -> list[_Found]:
     norm, cat = ctx.norm, ctx.cat
-    dispatch, variants, default = cat.probe_dispatch, cat.probe_variants, cat.probe_default
+    dispatch2, dispatch, variants = cat.probe_dispatch2, cat.probe_dispatch, cat.probe_variants
     span = cat.count_unit_span
     window = cat.window
     s_start, s_end = sent.start, sent.end
@@ -433,15 +434,17 @@ def _sentence_rows(ctx: _Context, sent: _Sentence, quantities: list[Quantity],
         kind = q.kind
         if (kind != "count" and kind != "vnd") or (quotes and _inside(quotes, q.num_start)):
             continue
-        j = q.end  # the units that can follow: by the first character after the spaces
-        c = norm[j : j + 1]
-        while c.isspace():
+        j = q.end  # the units that can follow: by the first two characters after the spaces
+        while norm[j : j + 1].isspace():
             j += 1
-            c = norm[j : j + 1]
-        probe, plans, counts, vetoes = variants[dispatch.get(c, default)]
+        key = norm[j : j + 2]
+        v = dispatch2.get(key)
+        if v is None:
+            v = dispatch.get(key[:1], cat.probe_default)
+        probe, plans, counts, vetoes = variants[v]
         if kind == "count" and not counts:
             continue  # no rule's unit can follow: nothing to classify
-        regs = probe(norm, q.end).regs
+        regs = (probe or probe_match(cat, v))(norm, q.end).regs
         if kind == "count" and (max(map(_END, regs[span[0] : span[1]])) < 0 if span else
                                 all(regs[g][1] < 0 for g in cat.count_unit_groups)):
             continue  # no rule's unit follows: nothing to classify
