@@ -211,7 +211,10 @@ def _quantity(m: re.Match[str]) -> Quantity:
         qualifier, start = _qualifier_before(text, at)
         return Quantity(start, end, at, end, value, text[start:end] if start != at else raw,
                         qualifier, None, None, "count")
-    value, factor = _chain_value(raw, mult or "")
+    # group spans by number (``m.end(name)`` looks each name up): 1 num, 2 den, 3 hi, 4 mult,
+    # 5 pct, 6 cur
+    regs = m.regs
+    value, factor = _chain_value(raw, mult) if mult else (parse_number(raw), 1)
     kind = "count"
     if value is None:
         kind, value = "invalid", 0.0
@@ -221,20 +224,22 @@ def _quantity(m: re.Match[str]) -> Quantity:
         kind = "vnd"
     elif not mult and not den and _is_year(raw, value):
         kind = "year"
-    if kind == "count" and text[m.end("num") : m.end("num") + 1] in _CODE_NEXT and not (den or hi):
+    num_digits_end = regs[1][1]
+    if kind == "count" and text[num_digits_end : num_digits_end + 1] in _CODE_NEXT and not (den or hi):
         kind = "code"
-    qualifier, start = "exact", m.start()
+    at = regs[0][0]
+    qualifier, start = "exact", at
     if kind in ("count", "vnd", "percent"):
-        qualifier, start = _qualifier_before(text, m.start())
+        qualifier, start = _qualifier_before(text, at)
     if after:
         qualifier = "at_least"
     target = parse_number(den) if den else None
     high = parse_number(hi) if hi else None
     if high is not None and kind == "count" and _is_year(hi, high):
         kind = "year"
-    num_end = m.end("mult") if mult else max(m.end("num"), m.end("den"), m.end("hi"))
-    end = m.end("cur") if cur else (m.end("pct") if pct else num_end)
-    return Quantity(start, end, m.start(), num_end, value, text[start:end], qualifier, target, high,
+    num_end = regs[4][1] if mult else max(num_digits_end, regs[2][1], regs[3][1])
+    end = regs[6][1] if cur else (regs[5][1] if pct else num_end)
+    return Quantity(start, end, at, num_end, value, text[start:end], qualifier, target, high,
                     kind, factor)
 
 
