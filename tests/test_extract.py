@@ -308,3 +308,16 @@ def test_tone_normalisation_leaves_qu_syllables_alone():
     )
     periods = {r.metric: r.period for r in extract_metrics(article)}
     assert periods.get("training_participants") == "2024", periods
+
+
+_TONE_ALPHABET = "oOuUqQàáảãạèéẻẽẹỳýỷỹỵÀÁẢÃẠÈÉẺẼẸỲÝỶỸỴhHn 1_,.đ"
+
+
+@given(st.text(alphabet=_TONE_ALPHABET, max_size=16))
+def test_tone_normalisation_finds_what_the_tone_mark_pattern_finds(text: str) -> None:
+    """``normalize`` looks for the pairs by their first letter; the pattern anchored at the tone
+    mark (``_TONE_RE``'s definition) must find the same ones."""
+    from union_news.catalog import _normalize_reference, normalize
+
+    assert normalize(text) == _normalize_reference(text)
+    assert normalize("Hoà, QUỶ, khoẻ, HOÀ1, oàn") == "Hòa, QUỶ, khỏe, HÒA1, oàn"

@@ -54,10 +54,48 @@ _TONE_MARK = re.compile(
 )
 
 
+def _pair_patterns() -> tuple[re.Pattern[str], ...]:
+    """The ``_TONE_MARK`` matches that ``_TONE_PAIRS`` rewrites, one pattern per first letter
+    (o, O, u, U): a pattern that starts with one literal character is scanned for it by the
+    regex engine's fast literal loop, not by a character-class test at every position."""
+    seconds: dict[str, set[str]] = {}
+    for pair in _TONE_PAIRS:
+        seconds.setdefault(pair[0], set()).update((pair[1], pair[1].upper()))
+    return tuple(
+        re.compile(rf"{first}(?<![qQ]{first})[{''.join(sorted(marks))}](?![^\W\d_])")
+        for letter, marks in sorted(seconds.items()) for first in (letter, letter.upper()))
+
+
+_TONE_PAIR_RES = _pair_patterns()
+
+
 def normalize(text: str) -> str:
     """Same-length normalisation used for matching (tone marks only; case is left to regex).
 
-    Replaces what ``_TONE_RE`` matches (``hoà`` -> ``hòa``), found with ``_TONE_MARK``."""
+    Replaces what ``_TONE_RE`` matches (``hoà`` -> ``hòa``): the pairs of ``_TONE_PAIRS``, found
+    with ``_TONE_PAIR_RES`` (the ``_TONE_MARK`` matches the table holds)."""
+    found = [m.start() for pattern in _TONE_PAIR_RES for m in pattern.finditer(text)]
+    if not found:
+        return text
+    found.sort()
+    parts: list[str] = []
+    pos = 0
+    for at in found:
+        src = text[at : at + 2]
+        dst = _TONE_PAIRS.get(src.lower())
+        if dst is None:
+            continue
+        parts += (text[pos:at], "".join(d.upper() if s.isupper() else d
+                                        for s, d in zip(src, dst, strict=True)))
+        pos = at + 2
+    if not parts:
+        return text
+    parts.append(text[pos:])
+    return "".join(parts)
+
+
+def _normalize_reference(text: str) -> str:
+    """``normalize`` as ``_TONE_MARK`` finds the pairs (kept to test the two against each other)."""
     parts: list[str] = []
     pos = 0
     for m in _TONE_MARK.finditer(text):
