@@ -425,6 +425,20 @@ def _validate(articles: list[CleanArticle], rows: list[MetricRow], options: dict
     return validate_batch(articles, rows, defer_data_docs=True, **options)
 
 
+def _validate_remote(articles: list[CleanArticle], rows: list[MetricRow], options: dict):
+    """``_validate`` in the validator process, answering with positions instead of copies of
+    the kept articles and rows (the caller has them: no second copy of a batch in memory)."""
+    report = _validate(articles, rows, options)
+    kept_articles = {id(a) for a in report.articles_ok}
+    kept_rows = {id(r) for r in report.rows_ok}
+    positions = (
+        [i for i, a in enumerate(articles) if id(a) in kept_articles],
+        [i for i, r in enumerate(rows) if id(r) in kept_rows],
+    )
+    report.articles_ok, report.rows_ok = [], []
+    return report, positions
+
+
 def _build_data_docs() -> str | None:
     from union_news.quality import build_deferred_data_docs
 
@@ -480,9 +494,13 @@ class Validator:
 
     def validate(self, articles: list[CleanArticle], rows: list[MetricRow]):
         """A batch's ``union_news.quality.QualityReport``."""
-        if self._executor is not None:
-            return self._executor.submit(_validate, articles, rows, self.options).result()
-        return _validate(articles, rows, self.options)
+        if self._executor is None:
+            return _validate(articles, rows, self.options)
+        future = self._executor.submit(_validate_remote, articles, rows, self.options)
+        report, (kept_articles, kept_rows) = future.result()
+        report.articles_ok = [articles[i] for i in kept_articles]
+        report.rows_ok = [rows[i] for i in kept_rows]
+        return report
 
     def finish(self) -> str | None:
         """Write the Data Docs of every batch validated so far; their index page, if any."""
