@@ -23,6 +23,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -70,6 +71,13 @@ def normalize_url(url: str, base: str | None = None) -> str | None:
         return None
     if base:
         url = urljoin(base, url)
+    return _normalize_absolute(url)
+
+
+@lru_cache(maxsize=65_536)
+def _normalize_absolute(url: str) -> str | None:
+    """The part of ``normalize_url`` that depends on the absolute URL alone, cached: a site's
+    menu, listing and feed links repeat the same URLs on every page."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return None
