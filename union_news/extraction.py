@@ -98,7 +98,6 @@ class _Context:
     orgs: dict[int, list[OrgMention]] = field(default_factory=dict)
     actor: dict[int, bool] = field(default_factory=dict)  # is_actor per mention start
     periods: dict[tuple[int, int, int], str | None] = field(default_factory=dict)
-    period_kinds: dict[int, tuple[tuple[Any, ...], ...]] = field(default_factory=dict)  # per sentence
 
 
 def extract_metrics(article: CleanArticle, catalog: Catalog | None = None) -> list[MetricRow]:
@@ -333,17 +332,10 @@ def _figure_period(ctx: _Context, seg: tuple[int, int], sent: _Sentence) -> str 
 
 def _find_period(ctx: _Context, seg: tuple[int, int], sent: _Sentence) -> str | None:
     norm = ctx.norm
-    kinds = ctx.period_kinds.get(sent.start)
-    if kinds is None:  # the kinds whose cue words the sentence holds at all
-        kinds = ctx.period_kinds[sent.start] = tuple(
-            entry for entry in ctx.cat.period_plan
-            if entry[2] is None or _has_in(entry[2], norm, sent.start, sent.end))
-    if not kinds:
-        return ctx.period
     for start, end in (seg, (sent.start, seg[0])):
         if end <= start:
             continue
-        for kind, pattern, lits, skip, skip_lits in kinds:  # _period_in, its plan looked up once
+        for kind, pattern, lits, skip, skip_lits in ctx.cat.period_plan:  # as _period_in
             if lits is not None and not _has_in(lits, norm, start, end):
                 continue
             m = pattern.search(norm, start, end)

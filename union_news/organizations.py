@@ -30,9 +30,10 @@ def _trim_name(raw: str | None, cfg: OrgConfig) -> str | None:
     if not raw:
         return None
     low = raw.lower()
-    for known in cfg.known_lower:
-        if low.startswith(known):
-            return raw[: len(known)]
+    if cfg.known_lower and low.startswith(cfg.known_lower):  # one test for all, then which
+        for known in cfg.known_lower:
+            if low.startswith(known):
+                return raw[: len(known)]
     words: list[str] = []
     for word in raw.split():
         if not word[:1].isupper() or len(words) == 2:
