@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from operator import itemgetter
 from typing import Any
 
@@ -643,21 +643,28 @@ def _row(ctx: _Context, q: Quantity, hit: _Hit, sent: _Sentence, seg: tuple[int,
     # A percentage that does not fit N/M is about something else (value and target are written).
     if target and ach is not None and abs(value / target * 100 - ach) > 1.5:
         ach = None
-    return MetricRow(
-        metric=hit.rule.metric,
-        value=value,
-        qualifier=qualifier,
-        target=target,
-        achievement_pct=ach,
-        organization=_organization(ctx, q, hit, sent),
-        detail=_detail(ctx, q, hit, sent, seg, left, out),
-        period=_figure_period(ctx, seg, sent),
-        unit="VND" if q.kind == "vnd" else (ctx.text[q.end : hit.unit_end].strip() or None),
-        evidence=ctx.text[sent.start : sent.end],
-        evidence_start=sent.start,
-        evidence_end=sent.end,
-        article_url=ctx.url,
+    return MetricRow(  # positional (keywords cost more than the rest of this function): _ROW_FIELDS
+        hit.rule.metric,
+        value,
+        qualifier,
+        target,
+        ach,
+        _organization(ctx, q, hit, sent),
+        _detail(ctx, q, hit, sent, seg, left, out),
+        _figure_period(ctx, seg, sent),
+        "VND" if q.kind == "vnd" else (ctx.text[q.end : hit.unit_end].strip() or None),
+        ctx.text[sent.start : sent.end],
+        sent.start,
+        sent.end,
+        ctx.url,
     )
+
+
+# The order ``_row`` passes a row's fields in; checked against MetricRow once, at import.
+_ROW_FIELDS = ("metric", "value", "qualifier", "target", "achievement_pct", "organization", "detail",
+               "period", "unit", "evidence", "evidence_start", "evidence_end", "article_url")
+if tuple(f.name for f in fields(MetricRow)) != _ROW_FIELDS:
+    raise RuntimeError("MetricRow's fields changed: update extraction._row and _ROW_FIELDS")
 
 
 def _sentence_orgs(ctx: _Context, sent: _Sentence) -> list[OrgMention]:
