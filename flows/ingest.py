@@ -8,6 +8,7 @@ a crash loses at most the batch in flight and a rerun picks up where the last on
 from __future__ import annotations
 
 import os
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextvars import copy_context
 from dataclasses import dataclass
@@ -133,10 +134,11 @@ def ingest(
         discovery_failures = list(found.failures)
         validators = {u: (s.etag, s.last_modified) for u, s in states.items()}
 
-        # While batch n is loaded here, batch n+1 is cleaned and extracted (in a thread, the work
-        # itself in the worker processes), then validated (in another thread, the work in the
-        # validator process), and batch n+2 is fetched (in a third): batches still load in
-        # order, one transaction each, and every core has work.
+        # While batch n is loaded here, the next ``[pipeline] lookahead`` batches are cleaned and
+        # extracted (in a thread, the work itself in the worker processes), then validated (in
+        # another thread, the work in the validator process), and the one after them fetched
+        # (in a third): batches still load in order, one transaction each, every core has work,
+        # and the workers keep going while the validator imports Great Expectations.
         batches = list(chunks(candidates, batch_size))
         if not batches and discovery_failures:
             batches = [[]]
@@ -158,9 +160,7 @@ def ingest(
                     clock,
                 )
 
-        def prepare_ahead(index: int) -> Future | None:
-            if index >= len(batches):
-                return None
+        def prepare_ahead(index: int) -> Future:
             fetch_ahead(index)
             fetch_ahead(index + 1)
             prepared = ahead.submit(
@@ -175,10 +175,12 @@ def ingest(
             )
             return checking.submit(copy_context().run, _check, prepared, summary.source, clock)
 
-        pending = prepare_ahead(0)
+        depth = max(1, int(settings["pipeline"].get("lookahead", 2)))
+        pending = deque(prepare_ahead(i) for i in range(min(depth, len(batches))))
         for index in range(len(batches)):
-            prepared = pending.result()
-            pending = prepare_ahead(index + 1)
+            prepared = pending.popleft().result()
+            if index + depth < len(batches):
+                pending.append(prepare_ahead(index + depth))
             try:
                 _finish(
                     prepared,
@@ -189,9 +191,8 @@ def ingest(
                     discovery_failures if index == 0 else [],
                 )
             except WarehouseError as exc:  # the batch's transaction rolled back
-                for future in [pending, *fetches.values()]:
-                    if future is not None:
-                        future.cancel()
+                for future in [*pending, *fetches.values()]:
+                    future.cancel()
                 return _load_failed(
                     exc, prepared.number, len(batches), warehouse, summary, since, until, run_id
                 )

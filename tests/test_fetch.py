@@ -420,7 +420,7 @@ def test_worker_processes_fetch_what_one_fetcher_does(site, pool):
     assert [p.url for p in pages] == [site.url(p) for p in good[:5] + ["/conditional"] + good[5:]]
     assert pages[5].not_modified and pages[5].status == 304
     assert all(p.source == "fault" for p in pages)
-    assert all(VI_TEXT in p.text for p in pages if not p.not_modified)
+    assert all(VI_TEXT in p.body() for p in pages if not p.not_modified)
     assert {f.url: f.error for f in failures} == {site.url(p): k for p, k in bad.items()}
     assert len(site.hits_for(f"/ok/{0}.html")) == 1  # the duplicate was fetched once
     # each worker reads robots.txt once for itself and keeps it between chunks

@@ -241,7 +241,7 @@ def clean_page(page: FetchedPage, profile: SourceProfile | None) -> CleanArticle
 
     try:
         article = clean_document(
-            page.text or "", url=page.url, profile=profile, content_type=page.content_type
+            page.body() or "", url=page.url, profile=profile, content_type=page.content_type
         )
     except CleaningError as err:
         return quarantine_page(page, str(err))
@@ -275,6 +275,7 @@ def _fetch_chunk(
         got = fetcher.fetch(cand.url, etag=etag, last_modified=last_modified)
         if not isinstance(got, FetchFailure):
             got.source = profile.name
+            got.pack()  # smaller to send, and the run holds it until its batch loads
         out.append(got)
     return out
 
@@ -567,7 +568,7 @@ def clean_all(
 ) -> tuple[list[CleanArticle], list[QuarantinedRow]]:
     """Clean pages (in the run's worker pool when there is one), in input order: the articles
     and the quarantine records of the pages that held none. Pages without text are skipped."""
-    pages = [p for p in pages if p.text is not None]
+    pages = [p for p in pages if p.text is not None or p.packed is not None]
     pool = _POOL.get()
     if pool is not None and len(pages) >= MIN_POOL_ITEMS:
         results = pool.clean(pages, profile)

@@ -615,7 +615,8 @@ class Warehouse:
     ) -> None:
         pages: dict[str, dict[str, Any]] = {}
         for page in batch.pages:
-            if page.text is None or page.not_modified:
+            text = page.body()
+            if text is None or page.not_modified:
                 continue
             pages[page.url] = {
                 "url": page.url,
@@ -626,8 +627,8 @@ class Warehouse:
                 "encoding": page.encoding,
                 "etag": page.etag,
                 "last_modified": page.last_modified,
-                "text": page.text,
-                "content_hash": text_hash(page.text),
+                "text": text,
+                "content_hash": text_hash(text),
                 "fetched_at": page.fetched_at,
                 "stored_at": now,
             }
