@@ -554,6 +554,8 @@ def _classify(ctx: _Context, sent: _Sentence, q: Quantity, left: str, tail: str,
         right = norm[unit_end:clause_to]
         for (order, rule, _kinds, nb, nb_sfx, nb_lits, nb_tail, na, na_lits, b, b_sfx, b_lits,
              b_tail, a, a_lits, uc, uc_lits, sb, sb_sfx, sb_tail, weight) in rules:
+            if best is not None and weight * 100 + order >= best.distance:
+                continue  # not even a cue at the figure would make it nearer than the best
             dist = -1
             if b is not None and (b_sfx is None or tail.endswith(b_sfx)):
                 scope = left[-b_tail:] if b_tail else left
@@ -566,8 +568,9 @@ def _classify(ctx: _Context, sent: _Sentence, q: Quantity, left: str, tail: str,
                 m = a.search(right)
                 if m and (dist < 0 or m.start() < dist):
                     dist = m.start()
-            if uc is not None and (uc_lits is None or _has(uc_lits, norm[q_end:unit_end])) \
-                    and uc.search(norm, q_end, unit_end) and (dist < 0 or dist > 300):
+            if uc is not None and (dist < 0 or dist > 300) and \
+                    (uc_lits is None or _has(uc_lits, norm[q_end:unit_end])) and \
+                    uc.search(norm, q_end, unit_end):
                 dist = 300
             if dist < 0:
                 if b is not None or a is not None or uc is not None:
