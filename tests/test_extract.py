@@ -321,3 +321,45 @@ def test_tone_normalisation_finds_what_the_tone_mark_pattern_finds(text: str) ->
 
     assert normalize(text) == _normalize_reference(text)
     assert normalize("Hoà, QUỶ, khoẻ, HOÀ1, oàn") == "Hòa, QUỶ, khỏe, HÒA1, oàn"
+
+
+_PUNCT_ALPHABET = "ab Đ1.,;:…!?\"“”’)(\t\n\u00a0"
+
+
+@given(st.text(alphabet=_PUNCT_ALPHABET, max_size=24), st.data())
+def test_sentence_and_clause_ends_found_with_str_find_match_the_regexes(text: str, data) -> None:
+    """Sentence ends are tried only at their marks and clause marks found with ``str.find``: the
+    same ends as the regexes that define them (``_SENTENCE_END``, ``_CLAUSE_END``)."""
+    from union_news import extraction as ex
+
+    start = data.draw(st.integers(0, len(text)))
+    end = data.draw(st.integers(start, len(text)))
+    assert ex._sentence_ends(text, start, end) == [
+        m.end() for m in ex._SENTENCE_END.finditer(text, start, end)]
+    sentence = ex._Sentence(start, end)
+    pos = data.draw(st.integers(start, end))
+    limit = data.draw(st.integers(start, end))
+    assert ex._clause_end_in(text, sentence, pos, limit) == ex._clause_end(text, pos, limit)
+
+
+_UNIT_PIECES = [" đoàn viên", " đv", " cán bộ công đoàn", " lượt", " “giỏi việc nước”", " cđcs", " cá nhân",
+                " tập thể", " suất quà", " triệu sáng kiến", " năm", " cờ thi đua", " y bác sĩ", " công ty",
+                " hội thi", " lớp tập huấn", " mới", ",", " ", "\t", "x", "c", "đ", "“", "\""]
+
+
+@given(st.lists(st.sampled_from(_UNIT_PIECES), max_size=6))
+def test_probe_variant_for_the_next_two_characters_gives_the_full_probes_groups(pieces) -> None:
+    """The probe narrowed to the units that can start with the characters after a figure finds
+    exactly what the probe of every unit finds."""
+    from union_news.catalog import default_catalog, probe_match
+
+    cat = default_catalog()
+    text = "12" + "".join(pieces)
+    j = 2
+    while text[j : j + 1].isspace():
+        j += 1
+    key = text[j : j + 2]
+    v = cat.probe_dispatch2.get(key)
+    if v is None:
+        v = cat.probe_dispatch.get(key[:1], cat.probe_default)
+    assert probe_match(cat, v)(text, 2).regs == cat.probe.match(text, 2).regs  # type: ignore[union-attr]
