@@ -94,11 +94,15 @@ def _child(args: argparse.Namespace) -> int:
 
 class TreeRss:
     """Peak RSS of a process and its descendants, sampled in a background thread (the list of
-    descendants is refreshed every second, their memory read every ``interval`` seconds)."""
+    descendants is refreshed every second, their memory read every ``interval`` seconds); also
+    each descendant's last CPU seconds and peak RSS, by process name (the run names its worker
+    processes ``union-news-work`` and its validator ``union-news-gx``)."""
 
     def __init__(self, pid: int, interval: float = 0.05) -> None:
         self.pid, self.interval = pid, interval
         self.peak = 0
+        self.cpu: dict[int, tuple[str, float]] = {}  # pid -> (name, CPU seconds last seen)
+        self.rss: dict[int, int] = {}  # pid -> peak RSS
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -121,9 +125,24 @@ class TreeRss:
                 listed = time.monotonic()
             for p in procs:
                 with contextlib.suppress(psutil.Error):
-                    total += p.memory_info().rss
+                    rss = p.memory_info().rss
+                    total += rss
+                    if p.pid != self.pid:
+                        t = p.cpu_times()
+                        self.cpu[p.pid] = (p.name(), t.user + t.system)
+                        self.rss[p.pid] = max(self.rss.get(p.pid, 0), rss)
             self.peak = max(self.peak, total)
             self._stop.wait(self.interval)
+
+    def by_name(self) -> dict[str, dict[str, float]]:
+        """CPU seconds (summed) and peak RSS in MB (largest) of the descendants, per name."""
+        out: dict[str, dict[str, float]] = {}
+        for pid, (name, cpu) in self.cpu.items():
+            entry = out.setdefault(name, {"processes": 0, "cpu_s": 0.0, "peak_rss_mb": 0.0})
+            entry["processes"] += 1
+            entry["cpu_s"] = round(entry["cpu_s"] + cpu, 2)
+            entry["peak_rss_mb"] = round(max(entry["peak_rss_mb"], self.rss[pid] / 2**20), 1)
+        return out
 
     def __enter__(self) -> TreeRss:
         self._thread.start()
@@ -246,6 +265,7 @@ def run_once(
             "plain_trafilatura": (cpu_before + cpu_after) / 2,
         },
         "trafilatura_s": [plain_before, plain_after],
+        "children": tree.by_name(),
         "stage_seconds": stages,
         "stage_ms_per_page": {k: v * 1000 / n for k, v in stages.items()},
         "rows_loaded": loaded,
@@ -342,6 +362,11 @@ def _print_run(r: dict[str, Any], number: int) -> None:
     )
     cpu = ", ".join(f"{k} {v:.1f}" for k, v in r["cpu_s"].items())
     print(f"  CPU seconds: {cpu}")
+    kids = "; ".join(
+        f"{name} x{c['processes']}: CPU {c['cpu_s']:.1f} s, peak RSS {c['peak_rss_mb']:.0f} MB"
+        for name, c in sorted(r["children"].items())
+    )
+    print(f"  child processes (CPU last sampled): {kids or 'none'}")
     stages = ", ".join(f"{k} {v:.2f}" for k, v in r["stage_ms_per_page"].items())
     print(f"  stages (ms/page): {stages or 'not recorded'}")
     ok = "ok" if r["rows_loaded"] == r["rows_expected"] else "MISMATCH"

@@ -302,6 +302,7 @@ def _warm_worker(parent: int | None = None, pace_lock=None, pace_last=None) -> N
     """Import the stages' modules and compile the catalog before the first batch arrives."""
     global _WORKER_PACE
     _exit_with_parent(parent)
+    _process_name("union-news-work")
     from union_news.catalog import default_catalog
     from union_news.cleaning import clean_document  # noqa: F401 - imported to warm up
     from union_news.fetching import SharedPace
@@ -309,6 +310,13 @@ def _warm_worker(parent: int | None = None, pace_lock=None, pace_last=None) -> N
     if pace_lock is not None:
         _WORKER_PACE = SharedPace(pace_lock, pace_last)
     default_catalog()
+
+
+def _process_name(name: str) -> None:
+    """Name this process as ``ps``/``top`` show it (Linux; at most 15 characters): a run's
+    workers and validator are told apart from the flow process and from each other."""
+    with contextlib.suppress(OSError), open("/proc/self/comm", "w", encoding="ascii") as comm:
+        comm.write(name[:15])
 
 
 def _exit_with_parent(parent: int | None = None, interval: float = 0.5) -> None:
@@ -412,6 +420,7 @@ def _warm_validator(expectations: str, parent: int | None = None) -> None:
     units against it) before the first batch arrives."""
     if parent is not None:
         _exit_with_parent(parent)
+        _process_name("union-news-gx")
     from union_news.catalog import default_catalog
     from union_news.quality.runner import warm_up
 
