@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--batch-size", type=int, default=0)
     args = ap.parse_args(argv)
-    e2e_args = argparse.Namespace(batch_size=args.batch_size, profile=None)
+    e2e_args = argparse.Namespace(batch_size=args.batch_size, profile=None, py_spy=None)
     results = {}
     for n in (args.small, args.large):
         print(f"--- {n} pages")
