@@ -175,7 +175,7 @@ def ingest(
             )
             return checking.submit(copy_context().run, _check, prepared, summary.source, clock)
 
-        depth = max(1, int(settings["pipeline"].get("lookahead", 2)))
+        depth = max(1, int(settings["pipeline"].get("lookahead", 1)))
         pending = deque(prepare_ahead(i) for i in range(min(depth, len(batches))))
         for index in range(len(batches)):
             prepared = pending.popleft().result()
