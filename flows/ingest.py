@@ -32,6 +32,7 @@ from union_news.pipeline import (
     StageClock,
     chunks,
     in_window,
+    release_free_memory,
     stage_clock,
     validation,
     window_label,
@@ -196,6 +197,8 @@ def ingest(
                 return _load_failed(
                     exc, prepared.number, len(batches), warehouse, summary, since, until, run_id
                 )
+            del prepared
+            release_free_memory()
 
         with clock.stage("data docs"):
             summary.data_docs = validator.finish() or summary.data_docs

@@ -598,6 +598,32 @@ def extract_all(articles: list[CleanArticle]) -> list[MetricRow]:
     return [row for rows in per_article for row in rows]
 
 
+def _malloc_trim():
+    """glibc's ``malloc_trim`` (None elsewhere)."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return libc.malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+_TRIM = _malloc_trim()
+
+
+def release_free_memory() -> None:
+    """Give memory freed by a finished batch back to the operating system (glibc).
+
+    A batch's pages, articles and rows arrive from the worker and validator processes through
+    several threads; glibc keeps what they free in per-thread arenas, so without this a run's
+    RSS creeps up with its length although the live data does not (tracemalloc: 38 MB at the
+    peak of a 2,000-page run)."""
+    if _TRIM is not None:
+        _TRIM(0)
+
+
 def chunks(items: Sequence[T], size: int) -> Iterator[list[T]]:
     """Consecutive slices of at most ``size`` items."""
     size = max(1, int(size))

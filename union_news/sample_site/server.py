@@ -64,6 +64,18 @@ def _resource(text: str, content_type: str, modified: datetime) -> Resource:
     return Resource(body, content_type, modified, '"' + hashlib.sha1(body).hexdigest()[:20] + '"')
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that goes away (a fetch worker exiting with a keep-alive connection open) is
+    normal for a web server: not a traceback on stderr. Other errors are still printed."""
+
+    def handle_error(self, request, client_address) -> None:  # noqa: ANN001 - stdlib signature
+        import sys
+
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
 class SampleSite:
     """The bundled sample site served on ``127.0.0.1:<free port>``.
 
@@ -107,7 +119,7 @@ class SampleSite:
     def start(self) -> SampleSite:
         if self._server is not None:
             return self
-        server = ThreadingHTTPServer((self.host, self.port), _make_handler(self))
+        server = _QuietServer((self.host, self.port), _make_handler(self))
         server.daemon_threads = True
         self._server = server
         self._build_routes()
