@@ -7,7 +7,7 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from union_news.fetching import Fetcher
+from union_news.fetching import Fetcher, fetch_each
 from union_news.models import Candidate, FetchedPage, FetchFailure
 from union_news.pipeline import fetch_in_pool, stage_timer
 from union_news.profiles import SourceProfile
@@ -34,13 +34,7 @@ def fetch_all(
     results = fetch_in_pool(profile, unique, validators, settings)
     if results is None:
         with Fetcher(profile, settings) as fetcher:
-            results = []
-            for cand in unique:
-                etag, last_modified = validators.get(cand.url) or (None, None)
-                got = fetcher.fetch(cand.url, etag=etag, last_modified=last_modified)
-                if not isinstance(got, FetchFailure):
-                    got.source = profile.name
-                results.append(got)
+            results = fetch_each(fetcher, unique, validators)
     for got in results:
         (failures if isinstance(got, FetchFailure) else pages).append(got)
     return pages, failures

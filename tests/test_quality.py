@@ -474,3 +474,20 @@ def test_the_validator_process_reports_what_in_process_validation_does(tmp_path:
         assert Path(index).is_file()
     finally:
         validator.close()
+
+
+def test_an_in_process_validator_closed_before_finish_leaves_nothing_for_the_next_run(
+    tmp_path: Path,
+) -> None:
+    """With ``validator_process = false`` the results wait in this process for the Data Docs;
+    a run that ends before ``finish`` must not hand them to the next run's Data Docs."""
+    from union_news.pipeline import Validator
+    from union_news.quality import build_deferred_data_docs
+
+    validator = Validator(process=False)
+    validator.options["data_docs_dir"] = str(tmp_path / "docs")
+    article = make_article()
+    validator.validate([article], make_rows(article))
+    validator.close()  # the run failed before finish()
+    assert build_deferred_data_docs() is None
+    assert not (tmp_path / "docs").exists()

@@ -78,9 +78,15 @@ def normalize(text: str) -> str:
     if not found:
         return text
     found.sort()
+    return _replace_pairs(text, found)
+
+
+def _replace_pairs(text: str, starts: list[int]) -> str:
+    """``text`` with the ``_TONE_PAIRS`` pair at each of ``starts`` (ascending) replaced, case
+    kept; a position holding no pair of the table is left as it is."""
     parts: list[str] = []
     pos = 0
-    for at in found:
+    for at in starts:
         src = text[at : at + 2]
         dst = _TONE_PAIRS.get(src.lower())
         if dst is None:
@@ -96,21 +102,7 @@ def normalize(text: str) -> str:
 
 def _normalize_reference(text: str) -> str:
     """``normalize`` as ``_TONE_MARK`` finds the pairs (kept to test the two against each other)."""
-    parts: list[str] = []
-    pos = 0
-    for m in _TONE_MARK.finditer(text):
-        at = m.start() - 1
-        src = text[at : at + 2]
-        dst = _TONE_PAIRS.get(src.lower())
-        if dst is None:
-            continue
-        parts += (text[pos:at], "".join(d.upper() if s.isupper() else d
-                                        for s, d in zip(src, dst, strict=True)))
-        pos = at + 2
-    if not parts:
-        return text
-    parts.append(text[pos:])
-    return "".join(parts)
+    return _replace_pairs(text, [m.start() - 1 for m in _TONE_MARK.finditer(text)])
 
 
 @dataclass(slots=True)

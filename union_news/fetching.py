@@ -746,6 +746,27 @@ def sniff_media_type(text: str) -> str:
     return "text/plain"
 
 
+def fetch_each(
+    fetcher: Fetcher,
+    candidates: list[Any],
+    validators: dict[str, tuple[str | None, str | None]],
+    *,
+    pack: bool = False,
+) -> list[FetchedPage | FetchFailure]:
+    """A page or a failure per candidate, in order; conditional GETs where ``validators`` know
+    the URL; pages tagged with the profile's name (and packed with ``pack``)."""
+    out: list[FetchedPage | FetchFailure] = []
+    for cand in candidates:
+        etag, last_modified = validators.get(cand.url) or (None, None)
+        got = fetcher.fetch(cand.url, etag=etag, last_modified=last_modified)
+        if isinstance(got, FetchedPage):
+            got.source = fetcher.profile.name
+            if pack:
+                got.pack()
+        out.append(got)
+    return out
+
+
 def copy_profile(profile: SourceProfile, **changes: Any) -> SourceProfile:
     """A changed copy of a profile (tests and benchmarks tune delays this way)."""
     clone = copy.deepcopy(profile)

@@ -265,19 +265,11 @@ def _fetch_chunk(
     validators: dict[str, tuple[str | None, str | None]],
     settings: dict | None,
 ) -> list:
-    """Fetch candidates in a worker process: a page or a failure per candidate, in order."""
-    from union_news.models import FetchFailure
+    """Fetch candidates in a worker process: a page or a failure per candidate, in order; pages
+    packed (smaller to send, and the run holds them until their batch loads)."""
+    from union_news.fetching import fetch_each
 
-    fetcher = _worker_fetcher(profile, settings)
-    out = []
-    for cand in candidates:
-        etag, last_modified = validators.get(cand.url) or (None, None)
-        got = fetcher.fetch(cand.url, etag=etag, last_modified=last_modified)
-        if not isinstance(got, FetchFailure):
-            got.source = profile.name
-            got.pack()  # smaller to send, and the run holds it until its batch loads
-        out.append(got)
-    return out
+    return fetch_each(_worker_fetcher(profile, settings), candidates, validators, pack=True)
 
 
 # In a worker process: the run's shared request spacing, and one Fetcher per profile/settings
@@ -523,6 +515,10 @@ class Validator:
     def close(self) -> None:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
+        else:  # results of a run that did not reach finish() stay out of the next run's docs
+            from union_news.quality import drop_deferred_data_docs
+
+            drop_deferred_data_docs()
 
 
 _VALIDATOR: ContextVar[Validator | None] = ContextVar("union_news_validator", default=None)

@@ -25,6 +25,7 @@ __all__ = [
     "ExpectationOutcome",
     "QualityReport",
     "build_deferred_data_docs",
+    "drop_deferred_data_docs",
     "expectations_dir",
     "figure_in_text",
     "figure_spellings",
@@ -139,6 +140,12 @@ def build_deferred_data_docs() -> str | None:
     for (folder, docs_dir), batches in sites.items():
         index = runner.build_data_docs_for(folder, batches, docs_dir)
     return index
+
+
+def drop_deferred_data_docs() -> None:
+    """Forget results kept for Data Docs that will not be written (a run that ended early):
+    a long-lived process must not carry them into its next run."""
+    _DEFERRED.clear()
 
 
 def _outcome(suite: str, spec: Any, checked: int, failed: int, example: str | None) -> ExpectationOutcome:
