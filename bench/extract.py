@@ -11,15 +11,22 @@ lowercase and one word-regex pass per article), and ``x_baseline`` is extraction
 baseline time in the same round (median): it moves only when extraction itself gets faster or
 slower. Ends with one JSON line.
 
+The extraction modules are compiled with mypyc at install (``hatch_build.py``); the output says
+whether this run used them. ``--compare`` also times the same sets on the pure-Python sources
+(a child process with ``UNION_NEWS_PURE_PYTHON=1``, right after) and prints the speed-up.
+
     uv run python bench/extract.py [--seconds 6] [--rounds 15] [--shared PATH] [--no-sample]
+                                   [--compare]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -30,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from union_news import _native  # noqa: E402
 from union_news.catalog import default_catalog  # noqa: E402
 from union_news.extraction import EXTRACTOR_VERSION, extract_metrics  # noqa: E402
 from union_news.models import CleanArticle  # noqa: E402
@@ -120,13 +128,29 @@ def python_reference_ms() -> float:
     return min(_cpu(lambda: sum(range(1_000_000)), 1) for _ in range(5)) * 1000
 
 
+def _pure_python(args: argparse.Namespace) -> dict[str, Any]:
+    """The same measurement in a child process that imports the sources, not the build."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--shared", str(args.shared),
+           "--seconds", str(args.seconds), "--rounds", str(args.rounds)]
+    if args.no_sample:
+        cmd.append("--no-sample")
+    env = {**os.environ, "UNION_NEWS_PURE_PYTHON": "1"}
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     ap.add_argument("--seconds", type=float, default=6.0, help="CPU seconds per article set")
     ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--no-sample", action="store_true", help="seeds only")
+    ap.add_argument(
+        "--compare", action="store_true", help="also time the pure-Python sources, right after"
+    )
     args = ap.parse_args(argv)
+    native = _native.describe()
+    print(f"extraction modules: {native}")
     default_catalog()
     sets = {"seeds": load_seeds(args.shared)}
     if not args.no_sample:
@@ -137,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         "bench": "extract",
         "extractor_version": EXTRACTOR_VERSION,
         "target_per_s": TARGET,
+        "compiled": _native.status().state == "active",
     }
     for name, articles in sets.items():
         r = measure(articles, args.seconds, args.rounds)
@@ -152,6 +177,15 @@ def main(argv: list[str] | None = None) -> int:
     seeds = out["seeds"]
     out["ok"] = seeds["median_per_s"] >= TARGET
     print(f"target {TARGET:.0f} articles/s on the seeds: {'met' if out['ok'] else 'NOT met'}")
+    if args.compare:
+        out["pure_python"] = _pure_python(args)
+        for name in sets:
+            pure = out["pure_python"][name]
+            out[name]["x_pure_python"] = round(out[name]["median_per_s"] / pure["median_per_s"], 2)
+            print(
+                f"{name}, pure-Python sources: median {pure['median_per_s']:.0f} articles/s; "
+                f"this run {out[name]['x_pure_python']:.2f}x that"
+            )
     print(json.dumps(out))
     return 0
 

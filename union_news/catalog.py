@@ -11,12 +11,14 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-DEFAULT_PATH = Path(__file__).resolve().parent / "data" / "catalog.yaml"
+# The package's directory (not this file's: compiled, this module may load from .native/).
+DEFAULT_PATH = Path(str(files("union_news"))) / "data" / "catalog.yaml"
 # Patterns are lowercased and matched on lowercased text: IGNORECASE is several times slower
 # on Vietnamese text in Python's re.
 _FLAGS = 0
@@ -343,7 +345,7 @@ def _plan(cat: Catalog) -> None:
         inner = {g: 1 + u.groups for u, g in zip((u for u, _ in cat.by_unit), cat.by_unit_groups,
                                                    strict=True) if g > 0 and u is not None}
         hi = max(g + inner.get(g, 1) for g in cat.count_unit_groups)
-        owned = set()
+        owned: set[int] = set()
         for g in cat.count_unit_groups:
             owned.update(range(g, g + inner.get(g, 1)))
         cat.count_unit_span = (lo, hi) if owned == set(range(lo, hi)) else None
@@ -622,8 +624,8 @@ def _suffixes(items: list[tuple[Any, Any]], before: Any) -> set[str] | None:
         rest = _suffixes(items[:k], before)
         if run is None or rest is None:
             return None
-        out = {s for s in run if s} | rest
-        return out if len(out) <= _MAX_SUFFIXES else None
+        tails = {s for s in run if s} | rest
+        return tails if len(tails) <= _MAX_SUFFIXES else None
     op, av = items[-1]
 
     def prev() -> set[str] | None:

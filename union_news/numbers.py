@@ -68,21 +68,21 @@ class Quantity:
     end: int  # offset after the unit (%, đồng) or the last digit
     num_start: int  # offset of the first digit
     num_end: int  # offset after the number proper (digits, fraction, range, multiplier)
-    value: float
+    value: int | float  # an int when the figure is whole (mypyc keeps it so: not plain float)
     raw: str
     qualifier: str = "exact"
-    target: float | None = None  # M of N/M
-    high: float | None = None  # upper end of a range
+    target: int | float | None = None  # M of N/M
+    high: int | float | None = None  # upper end of a range
     kind: str = "count"  # count, percent, vnd, year, invalid
     multiplier: int = 1
 
 
-def parse_number(text: str) -> float | None:
+def parse_number(text: str) -> int | float | None:
     """``13.855`` -> 13855, ``91,66`` -> 91.66, ``01`` -> 1; ``4.0`` (not Vietnamese) -> None."""
     text = text.strip()
     if len(text) > _MAX_NUMBER_CHARS:
         return None  # no count or amount is written with this many digits (and int() refuses)
-    if text.isdigit():
+    if text.isdecimal():  # not isdigit: "²" is a digit that int() refuses
         return int(text)
     if not _VALID.match(text):
         return None
@@ -93,13 +93,13 @@ def parse_number(text: str) -> float | None:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
-def parse_amount(text: str) -> float | None:
+def parse_amount(text: str) -> int | float | None:
     """``82,5 triệu đồng`` -> 82500000, ``1 tỷ 200 triệu`` -> 1200000000, ``110 %`` -> 110."""
     found = scan(text)
     return found[0].value if len(found) == 1 else None
 
 
-def _chain_value(num: str, mult: str) -> tuple[float | None, int]:
+def _chain_value(num: str, mult: str) -> tuple[int | float | None, int]:
     """Value of ``num`` followed by a multiplier chain such as `` tỷ 200 triệu``."""
     base = parse_number(num)
     if base is None:
@@ -123,11 +123,11 @@ def _chain_value(num: str, mult: str) -> tuple[float | None, int]:
     return _clean_number(total), first_mult
 
 
-def _clean_number(value: Decimal) -> float:
+def _clean_number(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
-def _is_year(raw: str, value: float) -> bool:
+def _is_year(raw: str, value: int | float) -> bool:
     return raw.isdigit() and len(raw) == 4 and 1900 <= value <= 2100
 
 
@@ -155,17 +155,19 @@ def scan(text: str, start: int = 0, end: int | None = None, *, lowered: bool = F
             continue
         # the common case, a bare number: as ``_quantity`` builds it, inline
         if raw.isdigit() and len(raw) <= _MAX_NUMBER_CHARS:
-            value = int(raw)
-            if len(raw) == 4 and 1900 <= value <= 2100:
+            whole = int(raw)
+            if len(raw) == 4 and 1900 <= whole <= 2100:
                 if kinds is None or "year" in kinds:
-                    append(Quantity(at, stop, at, stop, value, raw, "exact", None, None, "year"))
+                    append(Quantity(at, stop, at, stop, whole, raw, "exact", None, None, "year"))
                 continue
+            value: int | float = whole
         else:
-            value = parse_number(raw)
-            if value is None:
+            parsed = parse_number(raw)
+            if parsed is None:
                 if kinds is None or "invalid" in kinds:
                     append(Quantity(at, stop, at, stop, 0, raw, "exact", None, None, "invalid"))
                 continue
+            value = parsed
         if text[stop : stop + 1] in _CODE_NEXT:
             if kinds is None or "code" in kinds:
                 append(Quantity(at, stop, at, stop, value, raw, "exact", None, None, "code"))
@@ -199,17 +201,19 @@ def _quantity(m: re.Match[str]) -> Quantity:
     if not (den or hi or mult or pct or cur or after):  # a bare number (``scan`` has it inline)
         at, end = m.span()
         if raw.isdigit() and len(raw) <= _MAX_NUMBER_CHARS:
-            value = int(raw)
-            if len(raw) == 4 and 1900 <= value <= 2100:
-                return Quantity(at, end, at, end, value, raw, "exact", None, None, "year")
+            whole = int(raw)
+            if len(raw) == 4 and 1900 <= whole <= 2100:
+                return Quantity(at, end, at, end, whole, raw, "exact", None, None, "year")
+            bare: int | float = whole
         else:
-            value = parse_number(raw)
-            if value is None:
+            parsed = parse_number(raw)
+            if parsed is None:
                 return Quantity(at, end, at, end, 0, raw, "exact", None, None, "invalid")
+            bare = parsed
         if text[end : end + 1] in _CODE_NEXT:
-            return Quantity(at, end, at, end, value, raw, "exact", None, None, "code")
+            return Quantity(at, end, at, end, bare, raw, "exact", None, None, "code")
         qualifier, start = _qualifier_before(text, at)
-        return Quantity(start, end, at, end, value, text[start:end] if start != at else raw,
+        return Quantity(start, end, at, end, bare, text[start:end] if start != at else raw,
                         qualifier, None, None, "count")
     # group spans by number (``m.end(name)`` looks each name up): 1 num, 2 den, 3 hi, 4 mult,
     # 5 pct, 6 cur
@@ -243,7 +247,7 @@ def _quantity(m: re.Match[str]) -> Quantity:
                     kind, factor)
 
 
-def format_number(value: float, decimals: int | None = None) -> str:
+def format_number(value: int | float | Decimal, decimals: int | None = None) -> str:
     """Write ``value`` the Vietnamese way: 13855 -> ``13.855``, 91.66 -> ``91,66``."""
     d = Decimal(str(value))
     if decimals is not None:
