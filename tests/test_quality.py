@@ -469,6 +469,11 @@ def test_the_validator_process_reports_what_in_process_validation_does(tmp_path:
         remote = validator.validate([article], rows)
         assert view(remote) == view(local)
         assert len(remote.quarantined) == 2
+        # the validator process never ran the modules GX imports for other expectations
+        from union_news.quality.runner import UNUSED_MODULES, is_loaded
+
+        assert [validator._executor.submit(is_loaded, name).result()
+                for name in UNUSED_MODULES] == [False] * len(UNUSED_MODULES)
         index = validator.finish()
         assert index == str((tmp_path / "docs").resolve() / "index.html")
         assert Path(index).is_file()
@@ -491,3 +496,71 @@ def test_an_in_process_validator_closed_before_finish_leaves_nothing_for_the_nex
     validator.close()  # the run failed before finish()
     assert build_deferred_data_docs() is None
     assert not (tmp_path / "docs").exists()
+
+
+def test_two_passes_give_the_rows_one_complete_pass_gives() -> None:
+    """``run_suite`` runs BASIC for every expectation and COMPLETE only for those that found
+    unexpected values: each expectation's success, counts and failing rows are those of one
+    COMPLETE pass over the same frame, with real Great Expectations."""
+    from union_news.quality import frames, runner
+
+    article = make_article()
+    rows = make_rows(article)
+    rows[1] = replace(rows[1], value=-24310)          # value_non_negative
+    rows[2] = replace(rows[2], organization="công đoàn huyện x")  # organization_canonical
+    rows[4] = replace(rows[4], detail=None)           # detail_present (warning)
+    folder = str(expectations_dir())
+    frame = frames.rows_frame(rows, [article])
+    parameters = dict(runner.read_suite(Path(folder) / "metric_rows.json").parameters)
+    parameters["tomorrow"] = (date.today() + timedelta(days=1)).isoformat()
+
+    two = runner.run_suite(folder, "metric_rows", frame, parameters)
+    runtime = runner._runtime(folder)
+    batch = runtime.batch_definitions["metric_rows"].get_batch(batch_parameters={"dataframe": frame})
+    one = batch.validate(runtime.suites["metric_rows"], result_format="COMPLETE",
+                         expectation_parameters=parameters)
+
+    def view(result) -> dict:
+        out = {}
+        for r in result.results:
+            data = r.result or {}
+            out[r.expectation_config.meta["name"]] = (
+                r.success, data.get("element_count"), data.get("missing_count"),
+                data.get("unexpected_count"), data.get("unexpected_index_list") or [])
+        return out
+
+    assert view(two) == view(one)
+    assert two.success == one.success and two.statistics == one.statistics
+    failing = {n for n, v in view(two).items() if v[4]}
+    assert failing == {"value_non_negative", "organization_canonical", "detail_present"}
+    # the failing ones carry their COMPLETE result (the full unexpected list for Data Docs)
+    assert all("unexpected_list" in r.result for r in two.results
+               if r.expectation_config.meta["name"] in failing)
+
+
+def test_deferred_modules_stay_unloaded_until_used() -> None:
+    """In a fresh interpreter (as in the validator process): with ``defer_unused_imports``
+    Great Expectations validates and writes Data Docs without running scipy.stats, Altair or
+    jsonschema, and a deferred module still works in full when something uses it."""
+    code = """
+import sys, tempfile
+from dataclasses import replace
+sys.path.insert(0, 'tests')
+from union_news.quality import runner, validate_batch, build_deferred_data_docs
+runner.defer_unused_imports()
+from test_quality import make_article, make_rows
+article = make_article()
+rows = make_rows(article)
+rows[1] = replace(rows[1], value=-24310)
+with tempfile.TemporaryDirectory() as docs:
+    report = validate_batch([article], rows, data_docs_dir=docs, defer_data_docs=True)
+    index = build_deferred_data_docs()
+    print(len(report.quarantined), bool(index), 'great_expectations' in sys.modules)
+print([runner.is_loaded(n) for n in runner.UNUSED_MODULES])
+import scipy.stats
+print(round(float(scipy.stats.norm.cdf(0.0)), 2), runner.is_loaded('scipy.stats'))
+"""
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[:3] == ["1 True True", "[False, False, False]", "0.5 True"]
