@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from union_news import numbers
 from union_news.numbers import format_amount, format_number, parse_amount, parse_number, scan
 
 
@@ -103,3 +104,26 @@ def test_figures_in_a_sentence_round_trip(value: int, qualifier: str) -> None:
 @pytest.mark.parametrize("text", ["gồm 9 đồng chí", "hơn 200 đồng bào", "12 đồng nghiệp"])
 def test_dong_in_other_words_is_no_currency(text: str) -> None:
     assert [q.kind for q in scan(text)] == ["count"]
+
+
+_FIGURE_TEXT = st.text(
+    alphabet=st.sampled_from(list("0123456789.,/-–% đồngtriệuỷhơnvtrởlê\n٣１²aĐ")), max_size=60
+)
+
+
+@given(_FIGURE_TEXT, st.integers(0, 60), st.integers(0, 60))
+def test_mentions_are_the_patterns_finditer(text: str, a: int, b: int) -> None:
+    """``scan`` tries its pattern only at figure starts: the same matches as a full scan, with
+    both ways of finding the starts (the character loop runs compiled, the regex as Python)."""
+    start, end = min(a, b, len(text)), min(max(a, b), len(text))
+    assert numbers._figure_starts(text, start, end) == numbers._figure_starts_re(text, start, end)
+    expected = [(m.span(), m.groups()) for m in numbers._MENTION.finditer(text, start, end)]
+    assert [(m.span(), m.groups()) for m in numbers.mentions(text, start, end)] == expected
+
+
+def test_figures_are_written_with_ascii_digits() -> None:
+    """Other scripts' digits (Arabic-Indic, fullwidth, superscripts) are not figures."""
+    assert scan("٣٤ đoàn viên") == []
+    assert scan("１２ đoàn viên") == []
+    assert [q.value for q in scan("có 12 đoàn viên, ²3")] == [12]
+    assert parse_number("٤٥") is None and parse_number("²") is None

@@ -783,14 +783,14 @@ def iter_prefixed(pattern: re.Pattern[str], prefixes: tuple[str, ...] | None, te
     if prefixes is None:
         yield from pattern.finditer(text, start, end)
         return
-    find, match = text.find, pattern.match
-    nexts = [find(p, start, end) for p in prefixes]
+    match = pattern.match
+    nexts = [text.find(p, start, end) for p in prefixes]
     pos = start
     while True:
         at = -1
         for i, n in enumerate(nexts):
             if -1 < n < pos:
-                n = nexts[i] = find(prefixes[i], pos, end)
+                n = nexts[i] = text.find(prefixes[i], pos, end)
             if n >= 0 and (at < 0 or n < at):
                 at = n
         if at < 0:
