@@ -469,11 +469,13 @@ def test_the_validator_process_reports_what_in_process_validation_does(tmp_path:
         remote = validator.validate([article], rows)
         assert view(remote) == view(local)
         assert len(remote.quarantined) == 2
-        # the validator process never ran the modules GX imports for other expectations
-        from union_news.quality.runner import UNUSED_MODULES, is_loaded
+        # the validator process never ran the modules GX imports for other expectations, nor
+        # GX's SQL support
+        from union_news.quality.runner import HIDDEN_MODULES, UNUSED_MODULES, is_loaded
 
+        names = UNUSED_MODULES + HIDDEN_MODULES
         assert [validator._executor.submit(is_loaded, name).result()
-                for name in UNUSED_MODULES] == [False] * len(UNUSED_MODULES)
+                for name in names] == [False] * len(names)
         index = validator.finish()
         assert index == str((tmp_path / "docs").resolve() / "index.html")
         assert Path(index).is_file()
@@ -541,7 +543,8 @@ def test_two_passes_give_the_rows_one_complete_pass_gives() -> None:
 def test_deferred_modules_stay_unloaded_until_used() -> None:
     """In a fresh interpreter (as in the validator process): with ``defer_unused_imports``
     Great Expectations validates and writes Data Docs without running scipy.stats, Altair or
-    jsonschema, and a deferred module still works in full when something uses it."""
+    jsonschema and without SQLAlchemy, and a deferred module still works in full when
+    something uses it."""
     code = """
 import sys, tempfile
 from dataclasses import replace
@@ -556,11 +559,27 @@ with tempfile.TemporaryDirectory() as docs:
     report = validate_batch([article], rows, data_docs_dir=docs, defer_data_docs=True)
     index = build_deferred_data_docs()
     print(len(report.quarantined), bool(index), 'great_expectations' in sys.modules)
-print([runner.is_loaded(n) for n in runner.UNUSED_MODULES])
+print([runner.is_loaded(n) for n in runner.UNUSED_MODULES], 'sqlalchemy' in sys.modules)
 import scipy.stats
 print(round(float(scipy.stats.norm.cdf(0.0)), 2), runner.is_loaded('scipy.stats'))
 """
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                          timeout=300)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split("\n")[:3] == ["1 True True", "[False, False, False]", "0.5 True"]
+    assert out.stdout.split("\n")[:3] == ["1 True True", "[False, False, False] False", "0.5 True"]
+
+
+def test_a_package_imported_before_is_not_hidden() -> None:
+    """When the process already holds SQLAlchemy (its main module imported it), hiding its
+    submodules would leave it half there: it stays whole."""
+    code = """
+import sqlalchemy
+from union_news.quality import runner
+runner.defer_unused_imports()
+import sqlalchemy.dialects.sqlite
+print(sqlalchemy.dialects.sqlite.__name__)
+"""
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "sqlalchemy.dialects.sqlite"

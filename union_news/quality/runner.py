@@ -30,6 +30,10 @@ _RESULT_FORMAT = "COMPLETE"
 # suites do not have (KL divergence, KS tests, JSON schema, Altair charts): a third of the
 # validator's import time (6.3 -> 4.1 s CPU on the 2-core VM). ``defer_unused_imports`` makes them load on first use instead.
 UNUSED_MODULES = ("scipy.stats", "altair", "jsonschema")
+# SQLAlchemy is an extra of Great Expectations (its SQL data sources), imported whenever it is
+# installed, as it is here for the warehouse: another fifth of the import. The validator
+# validates pandas frames only, so its process hides it and GX starts as its base install does.
+HIDDEN_MODULES = ("sqlalchemy",)
 
 
 @dataclass(slots=True)
@@ -112,6 +116,19 @@ def _runtime(expectations_dir: str) -> _Runtime:
     return _Runtime(context, batch_definitions, suites, set())
 
 
+class _HiddenFinder(importlib.abc.MetaPathFinder):
+    """Says the named packages (and their submodules) are not installed."""
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.names = frozenset(names)
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if name.partition(".")[0] in self.names:
+            raise ModuleNotFoundError(f"No module named {name!r} (hidden from the validator)",
+                                      name=name)
+        return None
+
+
 class _LazyFinder(importlib.abc.MetaPathFinder):
     """Finds the named modules with the other finders and loads them lazily: the module object
     exists at once, its code runs when one of its attributes is first used."""
@@ -135,14 +152,22 @@ class _LazyFinder(importlib.abc.MetaPathFinder):
         return None
 
 
-def defer_unused_imports(names: tuple[str, ...] = UNUSED_MODULES) -> None:
-    """Load ``names`` lazily in this process from now on (call it before importing Great
-    Expectations). Only for a process where one thread imports, such as the validator's:
-    LazyLoader is not thread-safe before Python 3.12. A module still loads in full the first time anything
-    uses it, so no expectation loses what it needs."""
+def defer_unused_imports(names: tuple[str, ...] = UNUSED_MODULES,
+                         hidden: tuple[str, ...] = HIDDEN_MODULES) -> None:
+    """Load ``names`` lazily in this process from now on and hide the packages ``hidden`` that
+    are not imported yet (call it before importing Great Expectations). Only for a process that
+    does nothing but validate and where one thread imports, such as the validator's: LazyLoader
+    is not thread-safe before Python 3.12. A deferred module still loads in full the first time
+    anything uses it, so no expectation loses what it needs."""
     with _LOCK:
-        if not any(isinstance(f, _LazyFinder) for f in sys.meta_path):
-            sys.meta_path.insert(0, _LazyFinder(tuple(names)))
+        if any(isinstance(f, _LazyFinder) for f in sys.meta_path):
+            return
+        # a package already imported (by the parent's main module, say) stays usable: hiding
+        # only its submodules not imported yet would leave it half there
+        hide = tuple(n for n in hidden if n not in sys.modules)
+        if hide:
+            sys.meta_path.insert(0, _HiddenFinder(hide))
+        sys.meta_path.insert(0, _LazyFinder(tuple(names)))
 
 
 def is_loaded(name: str) -> bool:
