@@ -362,4 +362,10 @@ def test_probe_variant_for_the_next_two_characters_gives_the_full_probes_groups(
     v = cat.probe_dispatch2.get(key)
     if v is None:
         v = cat.probe_dispatch.get(key[:1], cat.probe_default)
-    assert probe_match(cat, v)(text, 2).regs == cat.probe.match(text, 2).regs  # type: ignore[union-attr]
+    narrowed = probe_match(cat, v)(text, 2).regs
+    full = cat.probe.match(text, 2).regs  # type: ignore[union-attr]
+    mine = cat.probe_groups[v]
+    vetoes = {g for v in cat.vetoes for g in (v.unit_group, v.unit_not_group) if g > 0}
+    for g in sorted({g for g, _ in cat.unit_plan if g > 0} | set(cat.count_unit_groups) | vetoes):
+        # a unit left out of the variant cannot start with these characters: no match either way
+        assert (narrowed[mine[g]] if g in mine else (-1, -1)) == full[g]

@@ -186,9 +186,6 @@ class Catalog:
     # ``required_literals``) and how much of the left context they read.
     veto_plan: list[tuple[Any, ...]] = field(default_factory=list)
     unit_plan: list[tuple[int, list[tuple[Any, ...]]]] = field(default_factory=list)
-    # ``probe`` groups [lo, hi) hold exactly the count units (and their inner groups): one
-    # ``max`` over that slice of ``regs`` says whether any follows. None: not contiguous.
-    count_unit_span: tuple[int, int] | None = None
     goal_plan: list[tuple[int, re.Pattern[str], tuple[str, ...] | None]] = field(
         default_factory=list)  # (veto index, sentence_before, its literals)
     period_lits: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
@@ -196,14 +193,17 @@ class Catalog:
     period_prefixes: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
     # ``probe`` narrowed by the first two characters after a figure's spaces (see
     # ``_build_dispatch``): those two -> variant index, else the first one -> variant index, else
-    # ``probe_default``. A variant is [``probe``'s ``match`` with only the units that can start
+    # ``probe_default``. A variant is [the ``match`` of a probe of only the units that can start
     # so (compiled when first needed: ``probe_match``), per figure kind the ``unit_plan`` of those
-    # units and that kind, whether a count unit is among them, per figure kind the ``veto_plan``
-    # that can apply]; its ``regs`` equal ``probe``'s.
+    # units and that kind, the groups of its count units, per figure kind the ``veto_plan``
+    # that can apply], all in the variant's own group numbers: ``probe_groups[v]`` maps
+    # ``probe``'s group of each of its units to its own (the units left out share one group
+    # that never matches).
     probe_dispatch2: dict[str, int] = field(default_factory=dict)
     probe_dispatch: dict[str, int] = field(default_factory=dict)
     probe_variants: list[list[Any]] = field(default_factory=list)
     probe_bodies: list[str] = field(default_factory=list)
+    probe_groups: list[dict[int, int]] = field(default_factory=list)
     probe_default: int = 0
     # Prefilters: first characters other than spaces of a ``rate`` match, endings of ``subset``;
     # per period kind in search order (as_of, term, year): (kind, pattern, its literals, the
@@ -340,15 +340,6 @@ def _plan(cat: Catalog) -> None:
     cat.period_plan = [(kind, cat.period[kind], cat.period_lits.get(kind), cat.period_not.get(kind),
                         cat.period_not_lits.get(kind))
                        for kind in ("as_of", "term", "year") if kind in cat.period]
-    if cat.count_unit_groups and cat.probe is not None:
-        lo = min(cat.count_unit_groups)
-        inner = {g: 1 + u.groups for u, g in zip((u for u, _ in cat.by_unit), cat.by_unit_groups,
-                                                   strict=True) if g > 0 and u is not None}
-        hi = max(g + inner.get(g, 1) for g in cat.count_unit_groups)
-        owned: set[int] = set()
-        for g in cat.count_unit_groups:
-            owned.update(range(g, g + inner.get(g, 1)))
-        cat.count_unit_span = (lo, hi) if owned == set(range(lo, hi)) else None
     sfx = required_suffixes
     cat.veto_plan = [
         (i, v.kinds, v.sentence_before is not None, v.unit_group, v.unit_not_group,
@@ -417,21 +408,37 @@ def _build_dispatch(cat: Catalog) -> None:
         active = tuple(g for g, _, _, starts in units
                        if starts is None or key is not None and key.startswith(tuple(starts)))
         if active not in signatures:
+            # the variant's own group numbers: its units' lookaheads in order, then one group
+            # that never matches, which stands for every unit left out (its end is always -1)
+            local: dict[int, int] = {}
+            body, n = [], 1
+            for g, pattern, inner, _ in units:
+                if g in active:
+                    local[g] = n
+                    body.append(f"(?:(?=({pattern}))|)")
+                    n += 1 + inner
+            body.append("(?:(?!)()|)")
+            dead = n
+
+            def here(g: int) -> int:
+                return g if g < 0 else local.get(g, dead)
+
             plans, vetoes = {}, {}
             for kind in _FIGURE_KINDS:
-                plans[kind] = [(g, mine) for g, rules in cat.unit_plan if g < 0 or g in active
+                plans[kind] = [(here(g), mine) for g, rules in cat.unit_plan
+                               if g < 0 or g in active
                                if (mine := [r for r in rules if kind in r[2]])]
-                vetoes[kind] = [v for v in cat.veto_plan if (v[1] is None or kind in v[1])
-                                and (v[3] < 0 or v[3] in active)]
+                vetoes[kind] = [(*v[:3], here(v[3]), here(v[4]), *v[5:]) for v in cat.veto_plan
+                                if (v[1] is None or kind in v[1]) and (v[3] < 0 or v[3] in active)]
             signatures[active] = len(cat.probe_variants)
-            cat.probe_bodies.append("".join(
-                f"(?:(?=({p}))|)" if g in active else "(?:(?!)" + "()" * (1 + inner) + "|)"
-                for g, p, inner, _ in units))
-            cat.probe_variants.append([None, plans, bool(count_groups.intersection(active)),
+            cat.probe_bodies.append("".join(body))
+            cat.probe_groups.append(local)
+            cat.probe_variants.append([None, plans,
+                                       tuple(local[g] for g in sorted(count_groups & set(active))),
                                        vetoes])
         return signatures[active]
 
-    cat.probe_variants, cat.probe_bodies = [], []
+    cat.probe_variants, cat.probe_bodies, cat.probe_groups = [], [], []
     cat.probe_default = variant(None)
     starts = {s for *_, st in units if st is not None for s in st}
     cat.probe_dispatch = {c: variant(c) for c in sorted({s[0] for s in starts})}

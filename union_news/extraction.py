@@ -13,7 +13,6 @@ import re
 from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass, field, fields
-from operator import itemgetter
 from typing import Any
 
 from union_news.catalog import (
@@ -416,7 +415,6 @@ def _sentence_rows(ctx: _Context, sent: _Sentence, quantities: list[Quantity],
                    quotes: list[tuple[int, int]]) -> list[_Found]:
     norm, cat = ctx.norm, ctx.cat
     dispatch2, dispatch, variants = cat.probe_dispatch2, cat.probe_dispatch, cat.probe_variants
-    span = cat.count_unit_span
     window = cat.window
     s_start, s_end = sent.start, sent.end
     goals: dict[int, int] | None = None
@@ -436,8 +434,7 @@ def _sentence_rows(ctx: _Context, sent: _Sentence, quantities: list[Quantity],
         if kind == "count" and not counts:
             continue  # no rule's unit can follow: nothing to classify
         regs = (probe or probe_match(cat, v))(norm, q.end).regs
-        if kind == "count" and (max(map(_END, regs[span[0] : span[1]])) < 0 if span else
-                                all(regs[g][1] < 0 for g in cat.count_unit_groups)):
+        if kind == "count" and _none_matched(regs, counts):
             continue  # no rule's unit follows: nothing to classify
         at = q.start
         cut = norm.rfind(";", s_start, at)
@@ -460,7 +457,11 @@ def _sentence_rows(ctx: _Context, sent: _Sentence, quantities: list[Quantity],
     return out
 
 
-_END = itemgetter(1)
+def _none_matched(regs: tuple[tuple[int, int], ...], groups: tuple[int, ...]) -> bool:
+    for g in groups:  # noqa: SIM110  (a loop: compiled, faster than all() over a generator)
+        if regs[g][1] >= 0:
+            return False
+    return True
 
 
 def _goal_starts(ctx: _Context, sent: _Sentence) -> dict[int, int]:
