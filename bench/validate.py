@@ -2,11 +2,15 @@
 
 Cleans and extracts the seeds (``../shared/seeds/*.txt``), copies the articles under distinct URLs
 until the batch holds the wanted number of metric rows, then times ``validate_batch``:
-the one-off cost (importing Great Expectations, building the context and suites), a warm batch of
-1,000 rows, the pipeline's own batch size (``[pipeline] batch_size`` articles), and building Data
-Docs. Prints the figures; ends with one JSON line.
+the one-off cost (importing Great Expectations, building the context and suites: wall and CPU
+seconds), a warm batch of 1,000 rows, the pipeline's own batch size (``[pipeline] batch_size``
+articles), and building Data Docs. The import is done as the validator process does it
+(``runner.defer_unused_imports``: unused modules deferred, SQLAlchemy hidden) unless
+``--plain-import``. Also counts the expectations that found unexpected values in the pipeline
+batch (those run a second, COMPLETE pass). Prints the figures; ends with one JSON line.
 
     uv run python bench/validate.py [--rows 1000] [--rounds 5] [--docs-batches 20] [--shared PATH]
+                                    [--plain-import]
 """
 
 from __future__ import annotations
@@ -74,6 +78,9 @@ def main() -> None:
     parser.add_argument("--docs-batches", type=int, default=20,
                         help="batches written into one Data Docs site (does the cost grow?)")
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
+    parser.add_argument("--plain-import", action="store_true",
+                        help="import Great Expectations in full (as before the validator process "
+                             "deferred unused modules)")
     args = parser.parse_args()
 
     seeds = seed_batch(args.shared)
@@ -81,9 +88,11 @@ def main() -> None:
 
     from union_news.quality import runner
 
-    start = time.perf_counter()
+    if not args.plain_import:
+        runner.defer_unused_imports()
+    start, cpu = time.perf_counter(), time.process_time()
     runner.warm_up(str(expectations_dir()))
-    cold = time.perf_counter() - start
+    cold, cold_cpu = time.perf_counter() - start, time.process_time() - cpu
     validate_batch(articles[:2], rows[:5], data_docs_dir="")  # first-call caches (catalog, regexes)
 
     warm = timed(articles, rows, args.rounds, "")
@@ -92,6 +101,7 @@ def main() -> None:
     batch_size = int(load_settings()["pipeline"]["batch_size"])
     b_articles, b_rows = grow(seeds, articles_wanted=batch_size)
     batch = timed(b_articles, b_rows, args.rounds, "")
+    failing = sum(1 for o in validate_batch(b_articles, b_rows, data_docs_dir="").outcomes if o.failed)
     batch_per_1000 = statistics.median(batch) * 1000 / max(1, len(b_rows)) * 1000
 
     with tempfile.TemporaryDirectory() as docs:
@@ -99,16 +109,19 @@ def main() -> None:
     docs_cost = statistics.median(with_docs) - statistics.median(batch)
     docs_last = with_docs[-1] - statistics.median(batch)
 
-    print(f"one-off: import Great Expectations + context + suites  {cold:6.2f} s")
+    print(f"one-off: import Great Expectations + context + suites  {cold:6.2f} s "
+          f"({cold_cpu:.2f} s CPU; {'plain import' if args.plain_import else 'as the validator process'})")
     print(f"{len(rows)} rows / {len(articles)} articles in one batch:  median {statistics.median(warm) * 1000:7.1f} ms"
           f"  -> {per_1000:6.1f} ms per 1,000 rows")
     print(f"pipeline batch ({len(b_articles)} articles, {len(b_rows)} rows): median "
-          f"{statistics.median(batch) * 1000:7.1f} ms  -> {batch_per_1000:6.1f} ms per 1,000 rows")
+          f"{statistics.median(batch) * 1000:7.1f} ms  -> {batch_per_1000:6.1f} ms per 1,000 rows; "
+          f"{failing} expectations found unexpected values (second, COMPLETE pass)")
     print(f"Data Docs for that batch: +{docs_cost * 1000:6.1f} ms per batch (median of "
           f"{args.docs_batches} batches into one site; the last one +{docs_last * 1000:.1f} ms)")
     print(json.dumps({
         "bench": "validate", "rows": len(rows), "articles": len(articles), "rounds": args.rounds,
-        "cold_start_s": round(cold, 3),
+        "cold_start_s": round(cold, 3), "cold_start_cpu_s": round(cold_cpu, 3),
+        "plain_import": args.plain_import, "batch_failing_expectations": failing,
         "ms_per_1000_rows": round(per_1000, 1),
         "batch_articles": len(b_articles), "batch_rows": len(b_rows),
         "batch_ms": round(statistics.median(batch) * 1000, 1),
