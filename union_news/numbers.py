@@ -12,6 +12,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # native 64-bit integers for mypyc; plain ints when run as Python
+    from mypy_extensions import i64
 
 MULTIPLIERS: dict[str, int] = {
     "nghìn": 1_000,
@@ -191,11 +195,12 @@ _FIGURE_START = re.compile(r"[0-9](?<![0-9][0-9])(?<![0-9][.,][0-9])")
 def _figure_starts(text: str, start: int, end: int) -> list[int]:
     """Offsets in ``text[start:end]`` of the digits ``_FIGURE_START`` matches (a character loop)."""
     out: list[int] = []
-    prev = ord(text[start - 1]) if start > 0 else 0
-    prev2 = ord(text[start - 2]) if start > 1 else 0
-    i = start
-    while i < end:
-        c = ord(text[i])
+    prev: i64 = ord(text[start - 1]) if start > 0 else 0
+    prev2: i64 = ord(text[start - 2]) if start > 1 else 0
+    i: i64 = start
+    stop: i64 = end
+    while i < stop:
+        c: i64 = ord(text[i])
         if 48 <= c <= 57 and not 48 <= prev <= 57 and not (
             (prev == 46 or prev == 44) and 48 <= prev2 <= 57
         ):
