@@ -8,7 +8,7 @@ compiled regexes; it knows no metric by name.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.resources import files
@@ -140,6 +140,34 @@ class Veto:
     unit_not_group: int = -1
 
 
+_Pat = re.Pattern[str] | None
+_Lits = tuple[str, ...] | None
+# A rule as ``extraction._classify`` reads it (built by ``_plan``): order, rule, kinds,
+# not_before (pattern, suffixes, literals, tail size), not_after (pattern, literals), before
+# (pattern, suffixes, literals, tail size), after (pattern, literals), unit_cue (pattern,
+# literals), sign_before (pattern, suffixes, tail size), weight. Typed element by element so
+# that compiled code reads it natively.
+RulePlan = tuple[int, "Rule", frozenset[str], _Pat, _Lits, _Lits, int | None, _Pat, _Lits, _Pat,
+                 _Lits, _Lits, int | None, _Pat, _Lits, _Pat, _Lits, _Pat, _Lits, int | None, int]
+# A veto as ``extraction._vetoed`` reads it: index, kinds, has sentence_before, unit group,
+# unit_not group, after (pattern, literals), before (pattern, suffixes, literals, tail size).
+VetoPlan = tuple[int, frozenset[str] | None, bool, int, int, _Pat, _Lits, _Pat, _Lits, _Lits,
+                 int | None]
+# A period kind as ``extraction._find_period`` reads it: kind, pattern, its literals, the
+# period_not pattern, its literals.
+PeriodPlan = tuple[str, re.Pattern[str], _Lits, _Pat, _Lits]
+
+
+@dataclass(slots=True)
+class ProbeVariant:
+    """``Catalog.probe`` narrowed to the units that can follow a figure (``_build_dispatch``)."""
+
+    match: Callable[[str, int], re.Match[str] | None] | None  # compiled when first needed
+    plans: dict[str, list[tuple[int, list[RulePlan]]]]  # per figure kind, by unit group
+    counts: tuple[int, ...]  # its groups of count units
+    vetoes: dict[str, list[VetoPlan]]  # per figure kind
+
+
 @dataclass(slots=True)
 class OrgConfig:
     default_city: str
@@ -184,8 +212,8 @@ class Catalog:
     # Hot-loop plans built once from the above (see ``_plan``): tuples, patterns with their
     # prefilters (``required_suffixes`` for cues anchored at the figure, else
     # ``required_literals``) and how much of the left context they read.
-    veto_plan: list[tuple[Any, ...]] = field(default_factory=list)
-    unit_plan: list[tuple[int, list[tuple[Any, ...]]]] = field(default_factory=list)
+    veto_plan: list[VetoPlan] = field(default_factory=list)
+    unit_plan: list[tuple[int, list[RulePlan]]] = field(default_factory=list)
     goal_plan: list[tuple[int, re.Pattern[str], tuple[str, ...] | None]] = field(
         default_factory=list)  # (veto index, sentence_before, its literals)
     period_lits: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
@@ -201,7 +229,7 @@ class Catalog:
     # that never matches).
     probe_dispatch2: dict[str, int] = field(default_factory=dict)
     probe_dispatch: dict[str, int] = field(default_factory=dict)
-    probe_variants: list[list[Any]] = field(default_factory=list)
+    probe_variants: list[ProbeVariant] = field(default_factory=list)
     probe_bodies: list[str] = field(default_factory=list)
     probe_groups: list[dict[int, int]] = field(default_factory=list)
     probe_default: int = 0
@@ -210,7 +238,7 @@ class Catalog:
     # period_not pattern, its literals).
     rate_first: frozenset[str] | None = None
     subset_suffixes: tuple[str, ...] | None = None
-    period_plan: list[tuple[Any, ...]] = field(default_factory=list)
+    period_plan: list[PeriodPlan] = field(default_factory=list)
 
 
 def _expand(pattern: str, groups: dict[str, str]) -> str:
@@ -423,19 +451,20 @@ def _build_dispatch(cat: Catalog) -> None:
             def here(g: int) -> int:
                 return g if g < 0 else local.get(g, dead)
 
-            plans, vetoes = {}, {}
+            plans: dict[str, list[tuple[int, list[RulePlan]]]] = {}
+            vetoes: dict[str, list[VetoPlan]] = {}
             for kind in _FIGURE_KINDS:
                 plans[kind] = [(here(g), mine) for g, rules in cat.unit_plan
                                if g < 0 or g in active
                                if (mine := [r for r in rules if kind in r[2]])]
-                vetoes[kind] = [(*v[:3], here(v[3]), here(v[4]), *v[5:]) for v in cat.veto_plan
+                vetoes[kind] = [(v[0], v[1], v[2], here(v[3]), here(v[4]), v[5], v[6], v[7], v[8],
+                                 v[9], v[10]) for v in cat.veto_plan
                                 if (v[1] is None or kind in v[1]) and (v[3] < 0 or v[3] in active)]
             signatures[active] = len(cat.probe_variants)
             cat.probe_bodies.append("".join(body))
             cat.probe_groups.append(local)
-            cat.probe_variants.append([None, plans,
-                                       tuple(local[g] for g in sorted(count_groups & set(active))),
-                                       vetoes])
+            counts = tuple(local[g] for g in sorted(count_groups & set(active)))
+            cat.probe_variants.append(ProbeVariant(None, plans, counts, vetoes))
         return signatures[active]
 
     cat.probe_variants, cat.probe_bodies, cat.probe_groups = [], [], []
@@ -445,11 +474,12 @@ def _build_dispatch(cat: Catalog) -> None:
     cat.probe_dispatch2 = {s: variant(s) for s in sorted(starts) if len(s) == 2}
 
 
-def probe_match(cat: Catalog, variant: int) -> Any:
+def probe_match(cat: Catalog, variant: int) -> Callable[[str, int], re.Match[str] | None]:
     """The compiled ``match`` of a probe variant (compiled on first use)."""
-    found = cat.probe_variants[variant][0]
+    pv = cat.probe_variants[variant]
+    found = pv.match
     if found is None:
-        found = cat.probe_variants[variant][0] = re.compile(cat.probe_bodies[variant], _FLAGS).match
+        found = pv.match = re.compile(cat.probe_bodies[variant], _FLAGS).match
     return found
 
 

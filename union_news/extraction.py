@@ -13,11 +13,12 @@ import re
 from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass, field, fields
-from typing import Any
 
 from union_news.catalog import (
     Catalog,
     Rule,
+    RulePlan,
+    VetoPlan,
     default_catalog,
     iter_prefixed,
     lower_text,
@@ -430,11 +431,12 @@ def _sentence_rows(ctx: _Context, sent: _Sentence, quantities: list[Quantity],
         v = dispatch2.get(key)
         if v is None:
             v = dispatch.get(key[:1], cat.probe_default)
-        probe, plans, counts, vetoes = variants[v]
-        if kind == "count" and not counts:
+        pv = variants[v]
+        if kind == "count" and not pv.counts:
             continue  # no rule's unit can follow: nothing to classify
-        regs = (probe or probe_match(cat, v))(norm, q.end).regs
-        if kind == "count" and _none_matched(regs, counts):
+        m = (pv.match or probe_match(cat, v))(norm, q.end)
+        regs = m.regs if m is not None else ()  # the probe always matches (its groups are optional)
+        if kind == "count" and _none_matched(regs, pv.counts):
             continue  # no rule's unit follows: nothing to classify
         at = q.start
         cut = norm.rfind(";", s_start, at)
@@ -444,10 +446,10 @@ def _sentence_rows(ctx: _Context, sent: _Sentence, quantities: list[Quantity],
         if goals is None:
             goals = _goal_starts(ctx, sent)
         tail = left.rstrip()  # what the cues anchored at the figure (``\s*$``) must end
-        if _vetoed(ctx, sent, q, left, tail, goals, seg, regs, vetoes[kind]):
+        if _vetoed(ctx, sent, q, left, tail, goals, seg, regs, pv.vetoes[kind]):
             continue
         hit = (_inherited(ctx, q, out, seg) if out else None) or \
-            _classify(ctx, sent, q, left, tail, seg, regs, plans[kind])
+            _classify(ctx, sent, q, left, tail, seg, regs, pv.plans[kind])
         if hit is None:
             continue
         following = quantities[i + 1] if i + 1 < len(quantities) else None
@@ -497,7 +499,7 @@ def _has(lits: tuple[str, ...], text: str) -> bool:
 
 def _vetoed(ctx: _Context, sent: _Sentence, q: Quantity, left: str, tail: str, goals: dict[int, int],
             seg: tuple[int, int], regs: tuple[tuple[int, int], ...],
-            plan: list[tuple[Any, ...]]) -> bool:
+            plan: list[VetoPlan]) -> bool:
     """Whether a not-a-metric rule applies; ``plan``: the vetoes of the figure's kind whose unit
     can follow it (``Catalog.probe_variants``)."""
     norm = ctx.norm
@@ -534,7 +536,7 @@ def _last_match(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
 
 def _classify(ctx: _Context, sent: _Sentence, q: Quantity, left: str, tail: str, seg: tuple[int, int],
               regs: tuple[tuple[int, int], ...],
-              plan: list[tuple[int, list[tuple[Any, ...]]]]) -> _Hit | None:
+              plan: list[tuple[int, list[RulePlan]]]) -> _Hit | None:
     """The rule whose unit follows the figure and whose cue stands nearest (ties: rule order).
 
     A rule with cues (before, after, unit_cue) applies when one is found; one without applies on
