@@ -184,6 +184,10 @@ class OrgConfig:
     known_lower: tuple[str, ...] = ()  # known_names and sectors lowercased, same order
     sectors_lower: tuple[str, ...] = ()
     not_actor_suffixes: tuple[str, ...] | None = None  # see ``required_suffixes``
+    # per pattern (national, mention, sector, grassroots): strings one of which each of its
+    # matches contains (``required_literals``; None: no prefilter), so a sentence holding none
+    # is not scanned for it
+    literals: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -318,6 +322,10 @@ def _orgs(raw: dict[str, Any]) -> OrgConfig:
                               _FLAGS) if raw.get("grassroots") else None,
     )
     cfg.not_actor_suffixes = required_suffixes(cfg.not_actor_before)
+    cfg.literals = {"national": required_literals(cfg.national),
+                    "mention": required_literals(cfg.mention),
+                    "sector": required_literals(cfg.sector),
+                    "grassroots": required_literals(cfg.grassroots)}
     return cfg
 
 
