@@ -21,6 +21,7 @@ from union_news.catalog import (
     VetoPlan,
     default_catalog,
     iter_prefixed,
+    lower_pattern,
     lower_text,
     normalize,
     probe_match,
@@ -46,6 +47,8 @@ _AWARD_NAME = re.compile(
     r"|giải\s+(?:Nhất|Nhì|Ba|Khuyến khích|Đặc biệt|A|B|C)(?:\s+[^\s,;.]+){0,6}",
     re.IGNORECASE,
 )
+# The same on lowercased text (``ctx.norm``), without IGNORECASE, which is slow on Vietnamese.
+_AWARD_NAME_LOW = re.compile(lower_pattern(_AWARD_NAME.pattern), _AWARD_NAME.flags & ~re.IGNORECASE)
 _LEVEL_SUFFIX = re.compile(
     r"^\s*(?:cấp\s+(?:cơ sở|thành phố|Trung ương|toàn quốc|[^\s,;.]+)|Thủ đô)", re.IGNORECASE
 )
@@ -527,9 +530,10 @@ def _vetoed(ctx: _Context, sent: _Sentence, q: Quantity, left: str, tail: str, g
     return False
 
 
-def _last_match(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
+def _last_match(pattern: re.Pattern[str], text: str, start: int = 0,
+                end: int | None = None) -> re.Match[str] | None:
     last = None
-    for m in pattern.finditer(text):
+    for m in pattern.finditer(text, start, len(text) if end is None else end):
         last = m
     return last
 
@@ -783,9 +787,11 @@ def _award_detail(ctx: _Context, q: Quantity, hit: _Hit, sent: _Sentence, seg: t
     elif _GOOD_END.search(unit_text) or hit.rule.unit and _AWARD_NAME.fullmatch(unit_text):
         suffix = _LEVEL_SUFFIX.match(rest)
         name = unit_text + (suffix.group(0).rstrip() if suffix else "")
-    else:
-        m = _AWARD_NAME.search(rest) or _last_award(text[seg[0] : q.start])
-        name = m.group(0).strip() if m else None
+    else:  # the name after the unit, else the last one before the figure (found in ``norm``)
+        norm, rest_at = ctx.norm, hit.unit_end
+        m = _AWARD_NAME_LOW.search(norm, rest_at, rest_at + len(rest)) or \
+            _last_match(_AWARD_NAME_LOW, norm, seg[0], q.start)
+        name = text[m.start() : m.end()].strip() if m else None
     giver = _giver(ctx, sent, seg, q)
     kind = _RECIPIENT.search(unit_text) or _RECIPIENT.match(rest.strip().removeprefix("cho "))
     if name:
@@ -795,10 +801,6 @@ def _award_detail(ctx: _Context, q: Quantity, hit: _Hit, sent: _Sentence, seg: t
     if kind:
         label += f" ({'cá nhân' if 'nhân' in kind.group(0) else 'tập thể'})"
     return label
-
-
-def _last_award(text: str) -> re.Match[str] | None:
-    return _last_match(_AWARD_NAME, text)
 
 
 def _giver(ctx: _Context, sent: _Sentence, seg: tuple[int, int], q: Quantity) -> str | None:
