@@ -107,7 +107,8 @@ def test_dong_in_other_words_is_no_currency(text: str) -> None:
 
 
 _FIGURE_TEXT = st.text(
-    alphabet=st.sampled_from(list("0123456789.,/-–% đồngtriệuỷỉhơnvtrởlêếgìà_\n٣１²aĐ")), max_size=60
+    alphabet=st.sampled_from(list("0123456789.,/-–% đồngtriệuỷỉhơnvtrởlêếgìàư_\t\x1c\u00a0\n٣１²aĐ")),
+    max_size=60,
 )
 
 
@@ -118,7 +119,18 @@ def test_mentions_are_the_patterns_finditer(text: str, a: int, b: int) -> None:
     start, end = min(a, b, len(text)), min(max(a, b), len(text))
     assert numbers._figure_starts(text, start, end) == numbers._figure_starts_re(text, start, end)
     expected = [(m.span(), m.groups()) for m in numbers._MENTION.finditer(text, start, end)]
-    assert [(m.span(), m.groups()) for m in numbers.mentions(text, start, end)] == expected
+    found = numbers.mentions(text, start, end)
+    assert [(at, stop) for at, stop, _ in found] == [span for span, _ in expected]
+    for (_, _, m), (_, groups) in zip(found, expected, strict=True):
+        # None: a number read without the pattern (compiled), whose followers are all None
+        assert (m.groups() if m else (groups[0], *[None] * 6)) == groups
+    for at in numbers._figure_starts_re(text, start, end):  # the loop agrees with the pattern
+        full = numbers._MENTION.match(text, at, end)
+        bare = numbers._bare_number(text, at, end)
+        if bare == numbers._NO_MATCH:
+            assert full is None
+        elif bare != numbers._UNSURE:
+            assert full is not None and full.end() == bare and not any(full.groups()[1:])
     # the glance at the next word skips only followers that could not match ("" or None alike)
     plain = [(m.span(), tuple(g or None for g in m.groups()))
              for m in numbers._MENTION_PLAIN.finditer(text, start, end)]

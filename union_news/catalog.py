@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import yaml
 
@@ -21,18 +21,18 @@ import yaml
 DEFAULT_PATH = Path(str(files("union_news"))) / "data" / "catalog.yaml"
 # Patterns are lowercased and matched on lowercased text: IGNORECASE is several times slower
 # on Vietnamese text in Python's re.
-_FLAGS = 0
-_GROUP_REF = re.compile(r"\{([a-z_]+)\}")
+_FLAGS: Final = 0
+_GROUP_REF: Final = re.compile(r"\{([a-z_]+)\}")
 
 # Old-style tone placement -> new style, pairwise so offsets never move (thoả -> thỏa).
-_TONE_PAIRS = {
+_TONE_PAIRS: Final = {
     "oà": "òa", "oá": "óa", "oả": "ỏa", "oã": "õa", "oạ": "ọa",
     "oè": "òe", "oé": "óe", "oẻ": "ỏe", "oẽ": "õe", "oẹ": "ọe",
     "uỳ": "ùy", "uý": "úy", "uỷ": "ủy", "uỹ": "ũy", "uỵ": "ụy",
 }
 # Only at a syllable's end: "hoà" is old style, "hoàn" is not. After "q" the "u" belongs to the
 # consonant ("quý", "quỹ" are already right).
-_TONE_RE = re.compile(r"(?<![qQ])[oOuU][àáảãạèéẻẽẹỳýỷỹỵÀÁẢÃẠÈÉẺẼẸỲÝỶỸỴ](?![^\W\d_])")
+_TONE_RE: Final = re.compile(r"(?<![qQ])[oOuU][àáảãạèéẻẽẹỳýỷỹỵÀÁẢÃẠÈÉẺẼẸỲÝỶỸỴ](?![^\W\d_])")
 
 
 def lower_pattern(pattern: str) -> str:
@@ -51,7 +51,7 @@ def lower_text(text: str) -> str:
 
 # The same matches found from the tone mark (about twice as fast a scan as from o/u): the mark,
 # an o/u before it not after q, and no letter after it.
-_TONE_MARK = re.compile(
+_TONE_MARK: Final = re.compile(
     r"[àáảãạèéẻẽẹỳýỷỹỵÀÁẢÃẠÈÉẺẼẸỲÝỶỸỴ](?<=[oOuU].)(?<![qQ]..)(?![^\W\d_])"
 )
 
@@ -68,7 +68,7 @@ def _pair_patterns() -> tuple[re.Pattern[str], ...]:
         for letter, marks in sorted(seconds.items()) for first in (letter, letter.upper()))
 
 
-_TONE_PAIR_RES = _pair_patterns()
+_TONE_PAIR_RES: Final = _pair_patterns()
 
 
 def normalize(text: str) -> str:
@@ -414,7 +414,7 @@ def _build_probe(cat: Catalog) -> None:
     cat.probe = re.compile(body, _FLAGS)
 
 
-_FIGURE_KINDS = ("count", "vnd")  # the kinds of figure the rules classify
+_FIGURE_KINDS: Final = ("count", "vnd")  # the kinds of figure the rules classify
 
 
 def _build_dispatch(cat: Catalog) -> None:
@@ -501,7 +501,7 @@ def _group_by_unit(rules: list[Rule]) -> list[tuple[re.Pattern[str] | None, list
 
 # ---------------------------------------------------------------- literal prefilters
 
-_MAX_SET = 24  # alternatives kept when literal sets multiply out
+_MAX_SET: Final = 24  # alternatives kept when literal sets multiply out
 
 
 def required_literals(pattern: re.Pattern[str] | None) -> tuple[str, ...] | None:
@@ -607,7 +607,7 @@ def _required(items: list[tuple[Any, Any]]) -> set[str] | None:
     return _better(best, run)
 
 
-_MAX_SUFFIXES = 64
+_MAX_SUFFIXES: Final = 64
 
 
 def required_suffixes(pattern: re.Pattern[str] | None) -> tuple[str, ...] | None:
@@ -701,7 +701,7 @@ def _suffixes(items: list[tuple[Any, Any]], before: Any) -> set[str] | None:
     return None
 
 
-_MAX_STARTS = 4000  # steps of the walk in ``solid_starts`` before giving up
+_MAX_STARTS: Final = 4000  # steps of the walk in ``solid_starts`` before giving up
 
 
 def solid_starts(pattern: re.Pattern[str] | None, size: int) -> frozenset[str] | None:

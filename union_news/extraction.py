@@ -13,6 +13,7 @@ import re
 from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass, field, fields
+from typing import Final
 
 from union_news.catalog import (
     Catalog,
@@ -38,31 +39,31 @@ from union_news.organizations import (
 
 EXTRACTOR_VERSION = "1.2.0"
 
-_SENTENCE_END = re.compile(r"[.!?…]+[”\"’)]*[ \t]+(?=[\"“(]?[^\W_a-zđàáảãạăâèéẻẽẹêìíỉĩịòóỏõọôơùúủũụưỳýỷỹỵ])")
-_CLAUSE_END = re.compile(r"[,;:]|\.\s|\.$|…")
-_DOT_END = re.compile(r"\.(?:\s|$)")
-_AWARD_NAME = re.compile(
+_SENTENCE_END: Final = re.compile(r"[.!?…]+[”\"’)]*[ \t]+(?=[\"“(]?[^\W_a-zđàáảãạăâèéẻẽẹêìíỉĩịòóỏõọôơùúủũụưỳýỷỹỵ])")
+_CLAUSE_END: Final = re.compile(r"[,;:]|\.\s|\.$|…")
+_DOT_END: Final = re.compile(r"\.(?:\s|$)")
+_AWARD_NAME: Final = re.compile(
     r"danh hiệu\s*[“\"][^”\"]+[”\"]|[“\"][^”\"]{2,80}[”\"](?:\s+(?:cấp\s+\S+(?:\s+[A-ZĐ]\S*)?|Thủ đô))?"
     r"|Cờ thi đua|Bằng khen|Giấy khen|Huân chương[^,;.]{0,30}?(?=\s+(?:cho|và|,)|[,;.]|$)|Kỷ niệm chương"
     r"|giải\s+(?:Nhất|Nhì|Ba|Khuyến khích|Đặc biệt|A|B|C)(?:\s+[^\s,;.]+){0,6}",
     re.IGNORECASE,
 )
 # The same on lowercased text (``ctx.norm``), without IGNORECASE, which is slow on Vietnamese.
-_AWARD_NAME_LOW = re.compile(lower_pattern(_AWARD_NAME.pattern), _AWARD_NAME.flags & ~re.IGNORECASE)
-_LEVEL_SUFFIX = re.compile(
+_AWARD_NAME_LOW: Final = re.compile(lower_pattern(_AWARD_NAME.pattern), _AWARD_NAME.flags & ~re.IGNORECASE)
+_LEVEL_SUFFIX: Final = re.compile(
     r"^\s*(?:cấp\s+(?:cơ sở|thành phố|Trung ương|toàn quốc|[^\s,;.]+)|Thủ đô)", re.IGNORECASE
 )
-_RECIPIENT = re.compile(r"tập thể|cá nhân|các nhân", re.IGNORECASE)
-_WORDS = re.compile(r"[^\s,;.()]+")
-_OWNER_BEFORE = re.compile(r"(?:của|do|thuộc)\s*$")
-_FILLER = frozenset({"là", "với", "số", "tiền", "trị", "giá", "tổng", "khoảng", "gần", "hơn", "trên"})
-_AT_LEAST = re.compile(r"\s*trở lên")
-_CLAUSE_SPLIT = re.compile(r"[,;:]")
-_VALUE_OF = re.compile(r"trị giá\s*$")
-_GOOD_END = re.compile(r"giỏi$")
-_TITLE_WORD = re.compile(r"^danh hiệu\s*")
-_GIVEN_BY = re.compile(r"(?:được|của)\s*$")
-_STOP_GIFT = re.compile(r"\s(?:trị giá|cho|với|tới|đến|tại|nhân dịp|và)\b|[,;.(\d]", re.IGNORECASE)
+_RECIPIENT: Final = re.compile(r"tập thể|cá nhân|các nhân", re.IGNORECASE)
+_WORDS: Final = re.compile(r"[^\s,;.()]+")
+_OWNER_BEFORE: Final = re.compile(r"(?:của|do|thuộc)\s*$")
+_FILLER: Final = frozenset({"là", "với", "số", "tiền", "trị", "giá", "tổng", "khoảng", "gần", "hơn", "trên"})
+_AT_LEAST: Final = re.compile(r"\s*trở lên")
+_CLAUSE_SPLIT: Final = re.compile(r"[,;:]")
+_VALUE_OF: Final = re.compile(r"trị giá\s*$")
+_GOOD_END: Final = re.compile(r"giỏi$")
+_TITLE_WORD: Final = re.compile(r"^danh hiệu\s*")
+_GIVEN_BY: Final = re.compile(r"(?:được|của)\s*$")
+_STOP_GIFT: Final = re.compile(r"\s(?:trị giá|cho|với|tới|đến|tại|nhân dịp|và)\b|[,;.(\d]", re.IGNORECASE)
 
 
 @dataclass(slots=True)
@@ -138,9 +139,9 @@ def extract_metrics(article: CleanArticle, catalog: Catalog | None = None) -> li
     return _dedupe(found)
 
 
-_USABLE = frozenset({"count", "vnd", "percent"})
-_QUOTED = re.compile(r"“[^”\n]{1,200}”|\"[^\"\n]{1,200}\"")
-_PUNCT = re.compile(r"[,;:.!?…]")
+_USABLE: Final = frozenset({"count", "vnd", "percent"})
+_QUOTED: Final = re.compile(r"“[^”\n]{1,200}”|\"[^\"\n]{1,200}\"")
+_PUNCT: Final = re.compile(r"[,;:.!?…]")
 
 
 def mask_quoted_punctuation(text: str) -> str:
@@ -207,8 +208,8 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[_
     return out
 
 
-_END_MARKS = ".!?…"
-_AFTER_END_MARK = frozenset(".!?…”\"’) \t")  # what ``_SENTENCE_END`` can take after its first mark
+_END_MARKS: Final = ".!?…"
+_AFTER_END_MARK: Final = frozenset(".!?…”\"’) \t")  # what ``_SENTENCE_END`` can take after its first mark
 
 
 def _sentence_ends(text: str, start: int, end: int) -> list[int]:
@@ -240,7 +241,7 @@ def _sentence_ends(text: str, start: int, end: int) -> list[int]:
 
 # A run this long without a sentence end is not prose (real sentences: under 1,000 characters);
 # it is cut at a space so the per-figure work, which scans its sentence, stays linear.
-_MAX_SENTENCE_CHARS = 1_500
+_MAX_SENTENCE_CHARS: Final = 1_500
 
 
 def _add_sentence(out: list[_Sentence], text: str, start: int, end: int) -> None:
@@ -379,7 +380,7 @@ def _clause_end(norm: str, pos: int, limit: int) -> int:
     return m.start() if m and m.start() < end else end
 
 
-_CLAUSE_MARKS = ",;:…"
+_CLAUSE_MARKS: Final = ",;:…"
 
 
 def _clause_marks(norm: str, start: int, end: int) -> list[int]:
@@ -669,7 +670,7 @@ def _row(ctx: _Context, q: Quantity, hit: _Hit, sent: _Sentence, seg: tuple[int,
 
 
 # The order ``_row`` passes a row's fields in; checked against MetricRow once, at import.
-_ROW_FIELDS = ("metric", "value", "qualifier", "target", "achievement_pct", "organization", "detail",
+_ROW_FIELDS: Final = ("metric", "value", "qualifier", "target", "achievement_pct", "organization", "detail",
                "period", "unit", "evidence", "evidence_start", "evidence_end", "article_url")
 if tuple(f.name for f in fields(MetricRow)) != _ROW_FIELDS:
     raise RuntimeError("MetricRow's fields changed: update extraction._row and _ROW_FIELDS")

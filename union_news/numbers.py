@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:  # native 64-bit integers for mypyc; plain ints when run as Python
     from mypy_extensions import i64
@@ -38,18 +38,18 @@ QUALIFIERS_BEFORE: dict[str, str] = {
 }
 QUALIFIER_AFTER = {"trở lên": "at_least"}
 
-_NUM = r"[0-9]+(?:[.,][0-9]+)*"  # figures are written with 0-9 (not other scripts' digits)
-_MULT = r"(?:nghìn|ngàn|triệu|tỷ|tỉ)"
-_QUAL = "|".join(sorted(map(re.escape, QUALIFIERS_BEFORE), key=len, reverse=True))
-_VALID = re.compile(r"(?:[0-9]{1,3}(?:\.[0-9]{3})+|[0-9]+)(?:,[0-9]+)?\Z")
+_NUM: Final = r"[0-9]+(?:[.,][0-9]+)*"  # figures are written with 0-9 (not other scripts' digits)
+_MULT: Final = r"(?:nghìn|ngàn|triệu|tỷ|tỉ)"
+_QUAL: Final = "|".join(sorted(map(re.escape, QUALIFIERS_BEFORE), key=len, reverse=True))
+_VALID: Final = re.compile(r"(?:[0-9]{1,3}(?:\.[0-9]{3})+|[0-9]+)(?:,[0-9]+)?\Z")
 
-_MAX_NUMBER_CHARS = 40
-_GLUE = frozenset("_.,/:-")
-_CODE_NEXT = frozenset("/-:")
-_QUAL_BEFORE = re.compile(rf"(?<![\w])(?:{_QUAL})\s+\Z")
-_FIGURE = r"(?P<num>[0-9](?<![0-9][0-9])(?<![0-9][.,][0-9])[0-9]*(?:[.,][0-9]+)*)(?![^\WđĐ]|[.,][0-9])"
+_MAX_NUMBER_CHARS: Final = 40
+_GLUE: Final = frozenset("_.,/:-")
+_CODE_NEXT: Final = frozenset("/-:")
+_QUAL_BEFORE: Final = re.compile(rf"(?<![\w])(?:{_QUAL})\s+\Z")
+_FIGURE: Final = r"(?P<num>[0-9](?<![0-9][0-9])(?<![0-9][.,][0-9])[0-9]*(?:[.,][0-9]+)*)(?![^\WđĐ]|[.,][0-9])"
 # What may follow a number: a target, a range, a multiplier, %, a currency, "trở lên".
-_FOLLOWERS = rf"""
+_FOLLOWERS: Final = rf"""
     (?:\s*/\s*(?P<den>{_NUM})(?![\w/]))?
     (?:\s*(?:-|–|đến)\s*(?P<hi>{_NUM})(?![\w/]))?
     (?P<mult>(?:\s+{_MULT}(?:\s+{_NUM}\s+{_MULT})*(?![\w]))?)
@@ -61,11 +61,11 @@ _FOLLOWERS = rf"""
 # lookbehinds look past the first digit), then its followers, tried only when the next word
 # starts as one of them can (most figures are bare numbers before a unit noun: one lookahead
 # instead of six groups). ``_MENTION_PLAIN`` is the same without that glance (tests compare).
-_MENTION = re.compile(
+_MENTION: Final = re.compile(
     rf"{_FIGURE}(?:(?=\s*(?:[/%\-–]|đến|đồng|đ(?![\w])|{_MULT}|trở|vn)){_FOLLOWERS})?", re.VERBOSE
 )
-_MENTION_PLAIN = re.compile(_FIGURE + _FOLLOWERS, re.VERBOSE)
-_CHAIN = re.compile(rf"({_NUM})\s+{_MULT}|{_MULT}")
+_MENTION_PLAIN: Final = re.compile(_FIGURE + _FOLLOWERS, re.VERBOSE)
+_CHAIN: Final = re.compile(rf"({_NUM})\s+{_MULT}|{_MULT}")
 
 
 @dataclass(slots=True)
@@ -148,18 +148,20 @@ def scan(text: str, start: int = 0, end: int | None = None, *, lowered: bool = F
     low = text if lowered else text.lower()
     if len(low) == len(text):  # match lowercased: IGNORECASE is slow on Vietnamese
         text = low
-    for m in mentions(text, start, len(text) if end is None else end):
-        at, stop = m.span()
+    for at, stop, m in mentions(text, start, len(text) if end is None else end):
         if at > 0:
             before = text[at - 1]
             if before in _GLUE or before.isalnum():
                 continue  # part of a word, code or longer number: Covid-19, H5N1, 1.2.3
-        raw, den, hi, mult, pct, cur, after = m.groups()
-        if den or hi or mult or pct or cur or after:
-            q = _quantity(m)
-            if kinds is None or q.kind in kinds:
-                out.append(q)
-            continue
+        if m is None:
+            raw = text[at:stop]
+        else:
+            raw, den, hi, mult, pct, cur, after = m.groups()
+            if den or hi or mult or pct or cur or after:
+                q = _quantity(m)
+                if kinds is None or q.kind in kinds:
+                    out.append(q)
+                continue
         # the common case, a bare number: as ``_quantity`` builds it, inline
         if raw.isdigit() and len(raw) <= _MAX_NUMBER_CHARS:
             whole = int(raw)
@@ -192,8 +194,8 @@ def scan(text: str, start: int = 0, end: int | None = None, *, lowered: bool = F
 # those is most of the regex engine's time (a class test at each character of Vietnamese text):
 # compiled with mypyc, a loop over the characters is several times faster; as plain Python the
 # regex below finds the same offsets.
-_COMPILED = not __file__.endswith(".py")
-_FIGURE_START = re.compile(r"[0-9](?<![0-9][0-9])(?<![0-9][.,][0-9])")
+_COMPILED: Final = not __file__.endswith(".py")
+_FIGURE_START: Final = re.compile(r"[0-9](?<![0-9][0-9])(?<![0-9][.,][0-9])")
 
 
 def _figure_starts(text: str, start: int, end: int) -> list[int]:
@@ -219,21 +221,93 @@ def _figure_starts_re(text: str, start: int, end: int) -> list[int]:
     return [m.start() for m in _FIGURE_START.finditer(text, start, end)]
 
 
-def mentions(text: str, start: int, end: int) -> list[re.Match[str]]:
-    """``list(_MENTION.finditer(text, start, end))``, the pattern tried only at figure starts."""
-    out: list[re.Match[str]] = []
+def mentions(text: str, start: int, end: int) -> list[tuple[int, int, re.Match[str] | None]]:
+    """The matches of ``_MENTION.finditer(text, start, end)`` as (start, end, match), the
+    pattern tried only at figure starts. Compiled, a number that no follower can come after is
+    read by ``_bare_number`` instead, and its match is None (its followers are all None)."""
+    out: list[tuple[int, int, re.Match[str] | None]] = []
     match = _MENTION.match
     pos = start
     for at in (_figure_starts if _COMPILED else _figure_starts_re)(text, start, end):
-        if at >= pos:
-            m = match(text, at, end)
-            if m is not None:
-                out.append(m)
-                pos = m.end()
+        if at < pos:
+            continue
+        stop = _bare_number(text, at, end) if _COMPILED else _UNSURE
+        if stop == _NO_MATCH:
+            continue
+        if stop >= 0:
+            out.append((at, stop, None))
+            pos = stop
+            continue
+        m = match(text, at, end)
+        if m is not None:
+            out.append((at, m.end(), m))
+            pos = m.end()
     return out
 
 
-_QUAL_WORDS = tuple(QUALIFIERS_BEFORE)
+_NO_MATCH: Final = -1
+_UNSURE: Final = -2
+
+
+def _bare_number(text: str, at: int, end: int) -> int:
+    """Where ``_MENTION``'s match at ``at`` (a figure start) ends if it is a number with no
+    follower; ``_NO_MATCH`` if the pattern cannot match there; ``_UNSURE`` if a follower may
+    come after it (the pattern then decides: this test may say so more often than needed, never
+    less). Character codes only: compiled, this costs a small part of one regex call."""
+    i: i64 = at
+    stop: i64 = end
+    while i < stop and 48 <= ord(text[i]) <= 57:
+        i += 1
+    while i + 1 < stop and (ord(text[i]) == 46 or ord(text[i]) == 44) and \
+            48 <= ord(text[i + 1]) <= 57:  # [.,][0-9]+
+        i += 2
+        while i < stop and 48 <= ord(text[i]) <= 57:
+            i += 1
+    # (?![^\WđĐ]|[.,][0-9]) holds at the greedy end or nowhere: a shorter end is followed by a
+    # digit, or by a separator and a digit
+    if i < stop:
+        c: i64 = ord(text[i])
+        if c != 0x111 and c != 0x110 and _is_word(c, text, i):
+            return _NO_MATCH
+    j: i64 = i
+    while j < stop and _is_space(ord(text[j]), text, j):
+        j += 1
+    if j >= stop:
+        return i
+    c = ord(text[j])
+    n1: i64 = ord(text[j + 1]) if j + 1 < stop else -1
+    if c == 47 or c == 37 or c == 45 or c == 0x2013:  # / % - –
+        return _UNSURE
+    if c == 0x111:  # đ: đến, đồng, or a lone đ (not before a word character)
+        if n1 < 0 or n1 == 0x1EBF or n1 == 0x1ED3 or not _is_word(n1, text, j + 1):
+            return _UNSURE
+    elif c == 110:  # n: nghìn, ngàn (not người)
+        n2: i64 = ord(text[j + 2]) if j + 2 < stop else -1
+        if n1 == 103 and (n2 == 104 or n2 == 0xE0):
+            return _UNSURE
+    elif c == 116:  # t: triệu, trở, tỷ, tỉ
+        if n1 == 114 or n1 == 0x1EF7 or n1 == 0x1EC9:
+            return _UNSURE
+    elif c == 118 and n1 == 110:  # vn: vnđ, vnd
+        return _UNSURE
+    return i
+
+
+def _is_word(c: i64, text: str, at: i64) -> bool:
+    """``text[at]`` (code ``c``) is a ``\\w`` character."""
+    if c < 128:
+        return 48 <= c <= 57 or 65 <= c <= 90 or 97 <= c <= 122 or c == 95
+    return text[at].isalnum()
+
+
+def _is_space(c: i64, text: str, at: i64) -> bool:
+    """``text[at]`` (code ``c``) is a ``\\s`` character."""
+    if c < 128:
+        return c == 32 or 9 <= c <= 13 or 28 <= c <= 31
+    return text[at].isspace()
+
+
+_QUAL_WORDS: Final = tuple(QUALIFIERS_BEFORE)
 
 
 def _qualifier_before(text: str, pos: int) -> tuple[str, int]:

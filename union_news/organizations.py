@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from operator import attrgetter
+from typing import Final
 
 from union_news.catalog import OrgConfig, lower_text
 
@@ -103,7 +104,7 @@ def _holds(lits: tuple[str, ...] | None, low: str, start: int, end: int) -> bool
     return False
 
 
-_START = attrgetter("start")
+_START: Final = attrgetter("start")
 
 
 def _grassroots(text: str, low: str, pattern: re.Pattern[str], subject: str | None,
@@ -176,7 +177,7 @@ def article_subject(title: str, paragraphs: list[str], cfg: OrgConfig) -> str | 
     return counts.most_common(1)[0][0] if counts else None
 
 
-_LEVEL_WORD = re.compile(r"^LĐLĐ (\S+(?: xã| phố)?) ")
+_LEVEL_WORD: Final = re.compile(r"^LĐLĐ (\S+(?: xã| phố)?) ")
 
 
 def level_of(canonical: str | None) -> str | None:
