@@ -322,14 +322,22 @@ def load_mentions(
     elif not wanted:
         return []
     else:
-        # metric IN (...) AND organization IN (...): the (metric, organization, period) index
-        # serves it; the exact keys are picked out below.
-        metrics = m.c.metric.in_(sorted({k[1] for k in wanted}))
+        # metric IN (...) AND organization IN (...) AND period IN (...): the (metric,
+        # organization, period) index serves it; the exact keys are picked out below. Without
+        # the period, each load would read back every earlier period of its bodies' metrics
+        # (a backfill's cost would grow with the square of its size).
+        conds = [m.c.metric.in_(sorted({k[1] for k in wanted}))]
+        periods = sorted({k[2] for k in wanted if k[2]})
+        if len(periods) <= 200:
+            in_periods = m.c.period.in_(periods)
+            if any(not k[2] for k in wanted):
+                in_periods = or_(in_periods, m.c.period.is_(None), m.c.period == "")
+            conds.append(in_periods)
         orgs = sorted({k[0] for k in wanted if k[0]})
-        stmts = [base.where(metrics, m.c.organization.in_(chunk)) for chunk in _chunks(orgs, 900)]
+        stmts = [base.where(*conds, m.c.organization.in_(chunk)) for chunk in _chunks(orgs, 600)]
         if any(not k[0] for k in wanted):
             stmts.append(
-                base.where(metrics, or_(m.c.organization.is_(None), m.c.organization == ""))
+                base.where(*conds, or_(m.c.organization.is_(None), m.c.organization == ""))
             )
         results = (conn.execute(stmt) for stmt in stmts)
     out = []
