@@ -2,7 +2,7 @@
 
 The modules listed under ``[tool.hatch.build.targets.wheel.hooks.custom] modules`` (number
 parsing, the catalog, organizations, extraction: pure Python, fully typed) are compiled to C
-extension modules with mypyc. They run about 1.5x faster and give exactly the same rows (the
+extension modules with mypyc. They run about 1.65x faster and give exactly the same rows (the
 equivalence test in ``tests/test_native.py`` compares both on every CI run).
 
 - A regular wheel (``uv build``) carries the compiled modules beside their sources; Python
