@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -106,6 +107,7 @@ def test_dong_in_other_words_is_no_currency(text: str) -> None:
     assert [q.kind for q in scan(text)] == ["count"]
 
 
+_MENTION_PLAIN = re.compile(numbers._FIGURE + numbers._FOLLOWERS, re.VERBOSE)
 _FIGURE_TEXT = st.text(
     alphabet=st.sampled_from(list("0123456789.,/-–% đồngtriệuỷỉhơnvtrởlêếgìàư_\t\x1c\u00a0\n٣１²aĐ")),
     max_size=60,
@@ -133,7 +135,7 @@ def test_mentions_are_the_patterns_finditer(text: str, a: int, b: int) -> None:
             assert full is not None and full.end() == bare and not any(full.groups()[1:])
     # the glance at the next word skips only followers that could not match ("" or None alike)
     plain = [(m.span(), tuple(g or None for g in m.groups()))
-             for m in numbers._MENTION_PLAIN.finditer(text, start, end)]
+             for m in _MENTION_PLAIN.finditer(text, start, end)]
     assert [(span, tuple(g or None for g in groups)) for span, groups in expected] == plain
 
 

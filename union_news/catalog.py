@@ -420,11 +420,11 @@ _FIGURE_KINDS: Final = ("count", "vnd")  # the kinds of figure the rules classif
 def _build_dispatch(cat: Catalog) -> None:
     """Probe variants by the first two characters after a figure's spaces.
 
-    A unit can only match where those start with one of its ``solid_starts``: the others get a
-    lookahead that fails at once (their groups kept, so group numbers and ``regs`` stay those of
-    the full ``probe``); units of unknown starts stay in every variant. Each variant also holds,
-    per figure kind, ``unit_plan`` cut to its units and the rules of that kind, and ``veto_plan``
-    without the vetoes of other kinds or whose unit cannot follow."""
+    A unit can only match where those start with one of its ``solid_starts``: a variant's probe
+    holds only the units that can, in its own group numbers (``probe_groups``); units of unknown
+    starts stay in every variant. Each variant also holds, per figure kind, ``unit_plan`` cut to
+    its units and the rules of that kind, and ``veto_plan`` without the vetoes of other kinds or
+    whose unit cannot follow, both renumbered to its groups."""
     units: list[tuple[int, str, int, frozenset[str] | None]] = []  # group, pattern, inner, starts
     groups_of: dict[str, int] = {}
     for unit, g in zip((u for u, _ in cat.by_unit), cat.by_unit_groups, strict=True):
@@ -819,6 +819,17 @@ def _prefixes(items: list[tuple[Any, Any]]) -> set[str] | None:
             return out
         out = grown
     return out
+
+
+def may_hold(lits: tuple[str, ...] | None, text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` may hold a match of a pattern whose matches all contain one
+    of ``lits`` (``required_literals``; None: no such guarantee, so it may)."""
+    if lits is None:
+        return True
+    for lit in lits:  # noqa: SIM110  (a loop: compiled, faster than any() over a generator)
+        if text.find(lit, start, end) >= 0:
+            return True
+    return False
 
 
 def iter_prefixed(pattern: re.Pattern[str], prefixes: tuple[str, ...] | None, text: str,

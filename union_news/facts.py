@@ -328,7 +328,7 @@ def load_mentions(
         # (a backfill's cost would grow with the square of its size).
         conds = [m.c.metric.in_(sorted({k[1] for k in wanted}))]
         periods = sorted({k[2] for k in wanted if k[2]})
-        if len(periods) <= 200:
+        if len(periods) <= 200:  # (more: no period filter, as bound parameters are limited)
             in_periods = m.c.period.in_(periods)
             if any(not k[2] for k in wanted):
                 in_periods = or_(in_periods, m.c.period.is_(None), m.c.period == "")

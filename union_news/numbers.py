@@ -47,7 +47,10 @@ _MAX_NUMBER_CHARS: Final = 40
 _GLUE: Final = frozenset("_.,/:-")
 _CODE_NEXT: Final = frozenset("/-:")
 _QUAL_BEFORE: Final = re.compile(rf"(?<![\w])(?:{_QUAL})\s+\Z")
-_FIGURE: Final = r"(?P<num>[0-9](?<![0-9][0-9])(?<![0-9][.,][0-9])[0-9]*(?:[.,][0-9]+)*)(?![^\WđĐ]|[.,][0-9])"
+# Where a figure can start: a digit not inside a digit chain (no quadratic rescans of
+# 1.2.3.4...x: the lookbehinds look past the first digit).
+_FIGURE_HEAD: Final = r"[0-9](?<![0-9][0-9])(?<![0-9][.,][0-9])"
+_FIGURE: Final = rf"(?P<num>{_FIGURE_HEAD}[0-9]*(?:[.,][0-9]+)*)(?![^\WđĐ]|[.,][0-9])"
 # What may follow a number: a target, a range, a multiplier, %, a currency, "trở lên".
 _FOLLOWERS: Final = rf"""
     (?:\s*/\s*(?P<den>{_NUM})(?![\w/]))?
@@ -57,14 +60,12 @@ _FOLLOWERS: Final = rf"""
     (?P<cur>\s*(?:đồng(?!\s+(?:chí|bào|đội|nghiệp|hương|hồ|ruộng|lúa|thời|phục|ca|tâm|hành))|vnđ|vnd|đ)(?![\w]))?
     (?P<after>\s+trở\s+lên)?
 """
-# A figure: a digit first, not inside a digit chain (no quadratic rescans of 1.2.3.4...x: the
-# lookbehinds look past the first digit), then its followers, tried only when the next word
-# starts as one of them can (most figures are bare numbers before a unit noun: one lookahead
-# instead of six groups). ``_MENTION_PLAIN`` is the same without that glance (tests compare).
+# A figure: a number, then its followers, tried only when the next word starts as one of them
+# can (most figures are bare numbers before a unit noun: one lookahead instead of six groups;
+# the tests compare with ``_FIGURE + _FOLLOWERS``, the same without that glance).
 _MENTION: Final = re.compile(
     rf"{_FIGURE}(?:(?=\s*(?:[/%\-–]|đến|đồng|đ(?![\w])|{_MULT}|trở|vn)){_FOLLOWERS})?", re.VERBOSE
 )
-_MENTION_PLAIN: Final = re.compile(_FIGURE + _FOLLOWERS, re.VERBOSE)
 _CHAIN: Final = re.compile(rf"({_NUM})\s+{_MULT}|{_MULT}")
 
 
@@ -195,7 +196,7 @@ def scan(text: str, start: int = 0, end: int | None = None, *, lowered: bool = F
 # compiled with mypyc, a loop over the characters is several times faster; as plain Python the
 # regex below finds the same offsets.
 _COMPILED: Final = not __file__.endswith(".py")
-_FIGURE_START: Final = re.compile(r"[0-9](?<![0-9][0-9])(?<![0-9][.,][0-9])")
+_FIGURE_START: Final = re.compile(_FIGURE_HEAD)
 
 
 def _figure_starts(text: str, start: int, end: int) -> list[int]:
