@@ -540,6 +540,61 @@ def test_two_passes_give_the_rows_one_complete_pass_gives() -> None:
                if r.expectation_config.meta["name"] in failing)
 
 
+def test_memoised_configurations_give_great_expectations_own_results() -> None:
+    """While a suite runs, an expectation's ``configuration`` is built once per expectation
+    object (``runner._ConfigurationMemo``); the results (every expectation's success, counts,
+    unexpected values and indexes, the statistics) are those of GX's own property, on batches
+    with failing rows and articles in both suites; outside a validation GX's property is
+    untouched (a new object each read)."""
+    import contextlib
+
+    from union_news.quality import frames, runner
+
+    article = make_article()
+    rows = make_rows(article)
+    rows[0] = replace(rows[0], value=-5)                          # value_non_negative
+    rows[1] = replace(rows[1], organization="công đoàn huyện x")  # organization_canonical
+    rows[2] = replace(rows[2], unit="con voi")                    # unit_in_catalog
+    rows[3] = replace(rows[3], detail=None)                       # detail_present (warning)
+    rows[4] = replace(rows[4], evidence_start=-3)
+    bad_article = replace(make_article("http://sample.test/b.html"), title="", text="ngắn")
+    articles = [article, bad_article, article]
+    folder = str(expectations_dir())
+    inputs = {
+        "metric_rows": frames.rows_frame(rows + rows[:2], articles),
+        "articles": frames.articles_frame(articles),
+    }
+
+    def results(memo: bool) -> dict:
+        out = {}
+        for suite, frame in inputs.items():
+            parameters = dict(runner.read_suite(Path(folder) / f"{suite}.json").parameters)
+            parameters["tomorrow"] = (date.today() + timedelta(days=1)).isoformat()
+            with contextlib.ExitStack() as stack:
+                if not memo:
+                    stack.enter_context(pytest.MonkeyPatch.context()).setattr(
+                        runner._MEMO, "during", contextlib.nullcontext)
+                result = runner.run_suite(folder, suite, frame, parameters).to_json_dict()
+            result.pop("meta")  # run time and identifiers
+            for r in result["results"]:
+                r["expectation_config"].pop("id", None)
+            out[suite] = result
+        return out
+
+    reused = runner._MEMO.reuses
+    with_memo = results(True)
+    assert runner._MEMO.reuses > reused  # the memo served configurations again
+    without = results(False)
+    assert with_memo == without
+    failed = {r["expectation_config"]["meta"]["name"] for s in with_memo.values()
+              for r in s["results"] if r["result"].get("unexpected_count")}
+    assert {"value_non_negative", "organization_canonical", "detail_present"} <= failed
+    assert any(s["statistics"]["unsuccessful_expectations"] for s in with_memo.values())
+    suite = runner._runtime(folder).suites["metric_rows"]
+    expectation = suite.expectations[0]
+    assert expectation.configuration is not expectation.configuration  # GX's own, outside
+
+
 def test_deferred_modules_stay_unloaded_until_used() -> None:
     """In a fresh interpreter (as in the validator process): with ``defer_unused_imports``
     Great Expectations validates and writes Data Docs without running scipy.stats, Altair or
