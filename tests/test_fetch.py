@@ -437,3 +437,63 @@ def test_worker_processes_share_one_request_spacing(site, pool):
     starts = sorted(h.at for h in site.hits if h.path.startswith("/ok/p"))
     gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
     assert len(starts) == 8 and min(gaps) >= 0.24, gaps
+
+
+class _Proxy:
+    """A forward HTTP proxy on loopback that answers every request itself and records the
+    absolute URLs it was asked for."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        asked = self.asked = []
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                asked.append(self.path)
+                body = b"" if self.path.endswith("/robots.txt") else (
+                    f"<html><body><p>{VI_TEXT}</p></body></html>".encode()
+                )
+                self.send_response(404 if not body else 200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize("bypass", [False, True])
+def test_proxy_settings_of_the_environment_are_honoured(site, monkeypatch, bypass):
+    """Each host's session reads the proxy settings once (not at every request) and still
+    sends its requests through ``http_proxy``, unless ``no_proxy`` names the host."""
+    proxy = _Proxy()
+    try:
+        for name in ("http_proxy", "HTTP_PROXY", "no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("http_proxy", proxy.url)
+        if bypass:
+            monkeypatch.setenv("no_proxy", "127.0.0.1")
+        with Fetcher(profile(), FAST) as f:
+            for _ in range(2):
+                got = page(f.fetch(site.url("/ok/a.html")))
+                assert VI_TEXT in got.text
+        if bypass:
+            assert proxy.asked == [] and len(site.hits_for("/ok/a.html")) == 2
+        else:
+            assert proxy.asked.count(site.url("/ok/a.html")) == 2
+            assert site.hits_for("/ok/a.html") == []
+    finally:
+        proxy.close()
