@@ -37,7 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--batch-size", type=int, default=0)
     args = ap.parse_args(argv)
-    e2e_args = argparse.Namespace(batch_size=args.batch_size, profile=None, py_spy=None)
+    e2e_args = argparse.Namespace(
+        batch_size=args.batch_size, profile=None, py_spy=None, timeline=False
+    )
     results = {}
     for n in (args.small, args.large):
         print(f"--- {n} pages")

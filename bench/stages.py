@@ -216,7 +216,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.flow:
         from bench.e2e import measure
 
-        e2e = measure(args.pages, 1, argparse.Namespace(batch_size=0, profile=None, py_spy=None))
+        e2e_args = argparse.Namespace(batch_size=0, profile=None, py_spy=None, timeline=False)
+        e2e = measure(args.pages, 1, e2e_args)
         out["overhead_ms_per_page"] = e2e["overhead_ms_per_page"]
         out["flow_stage_ms_per_page"] = e2e["stage_ms_per_page"]
         out["pipeline_pages_per_s"] = e2e["pipeline_pages_per_s"]
