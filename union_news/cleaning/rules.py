@@ -11,6 +11,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from difflib import SequenceMatcher
+from functools import lru_cache
 
 DEFAULT_RELATED_HEADINGS: tuple[str, ...] = (
     "Có thể bạn quan tâm",
@@ -123,7 +124,13 @@ def collapse(text: str) -> str:
 
 
 def heading_keys(headings: Iterable[str] | None) -> frozenset[str]:
-    return frozenset(norm(h) for h in (headings or DEFAULT_RELATED_HEADINGS) if h)
+    return _heading_keys(tuple(headings or DEFAULT_RELATED_HEADINGS))
+
+
+@lru_cache(maxsize=64)
+def _heading_keys(headings: tuple[str, ...]) -> frozenset[str]:
+    """Worked out once per list of headings (every page of a source has the same list)."""
+    return frozenset(norm(h) for h in headings if h)
 
 
 def is_related_heading(line: str, keys: frozenset[str]) -> bool:
