@@ -117,19 +117,34 @@ def _text(el: HtmlElement) -> str:
     return rules.collapse(el.text_content())
 
 
+@lru_cache(maxsize=256)
+def _compiled(expr: str) -> etree.XPath | None:
+    """A profile's XPath compiled once (``tree.xpath(expr)`` compiles it on every call); None
+    when it does not compile, so that ``tree.xpath`` raises what it always raised."""
+    try:
+        return etree.XPath(expr)
+    except etree.XPathSyntaxError:
+        return None
+
+
+def _xpath(tree: HtmlElement, expr: str) -> Any:
+    compiled = _compiled(expr)
+    return tree.xpath(expr) if compiled is None else compiled(tree)
+
+
 def _xpath_all(tree: HtmlElement, exprs: list[str] | str | None) -> list[HtmlElement]:
     if not exprs:
         return []
     found: list[HtmlElement] = []
     for expr in [exprs] if isinstance(exprs, str) else exprs:
-        found += [e for e in tree.xpath(expr) if isinstance(e, HtmlElement)]
+        found += [e for e in _xpath(tree, expr) if isinstance(e, HtmlElement)]
     return found
 
 
 def _first_text(tree: HtmlElement, expr: str | None) -> str | None:
     if not expr:
         return None
-    for hit in tree.xpath(expr):
+    for hit in _xpath(tree, expr):
         text = rules.collapse(hit if isinstance(hit, str) else hit.text_content())
         if text:
             return text
@@ -322,9 +337,11 @@ _INNER_TABLE = etree.XPath(".//table")
 
 @lru_cache(maxsize=256)
 def _class_xpath(words: tuple[str, ...]) -> etree.XPath:
-    """Elements under ``<body>`` with one of ``words`` in their class attribute."""
-    test = " or ".join(f"contains(@class, '{w}')" for w in words)
-    return etree.XPath(f"//body//*[{test}]")
+    """Elements under ``<body>`` with one of ``words`` in their class attribute (the test
+    written on the attribute node, ``@class[...]``, is skipped for the many elements without a
+    class; ``contains(@class, ...)`` turned the absent attribute into a string on each)."""
+    test = " or ".join(f"contains(., '{w}')" for w in words)
+    return etree.XPath(f"//body//*[@class[{test}]]")
 
 
 def _take_captions(
@@ -359,14 +376,14 @@ def _block_of(a: HtmlElement) -> HtmlElement | None:
 
 
 def _headline(a: HtmlElement) -> str | None:
-    text = _text(a)
+    """The text of a link to another page that reads like a headline (20 characters, 4 words
+    or more), else None. The cheap test of the link target comes first; the text is collapsed
+    (single spaces, no spaces at the ends), so its words are its spaces plus one."""
     href = a.get("href") or ""
-    if (
-        len(text) < 20
-        or rules.word_count(text) < 4
-        or not href
-        or href.startswith(("#", "javascript"))
-    ):
+    if not href or href.startswith(("#", "javascript")):
+        return None
+    text = _text(a)
+    if len(text) < 20 or text.count(" ") < 3:
         return None
     return text
 
@@ -376,9 +393,13 @@ def _take_related_blocks(tree: HtmlElement, cfg: dict[str, Any], parts: PagePart
     for el in _xpath_all(tree, cfg.get("related_xpaths")):
         _collect_links(el, parts)
         _remove(el)
+    # the headline of every link, read once: valid until a removed block sits inside a link
+    # (removing a block changes the text of its ancestors only)
+    headlines: dict[HtmlElement, str | None] | None = {}
     groups: dict[HtmlElement, list[HtmlElement]] = {}
     for a in tree.iter("a"):
-        if _headline(a) is None:
+        title = headlines[a] = _headline(a)
+        if title is None:
             continue
         block = _block_of(a)
         if block is not None and block.tag not in ("body", "html"):
@@ -386,7 +407,10 @@ def _take_related_blocks(tree: HtmlElement, cfg: dict[str, Any], parts: PagePart
     for block, anchors in groups.items():
         if block.getparent() is None:
             continue
-        link_chars = sum(len(_text(a)) for a in anchors)
+        if headlines is None:
+            link_chars = sum(len(_text(a)) for a in anchors)
+        else:
+            link_chars = sum(len(headlines[a] or "") for a in anchors)
         total = len(_text(block))
         if not total:
             continue
@@ -394,13 +418,17 @@ def _take_related_blocks(tree: HtmlElement, cfg: dict[str, Any], parts: PagePart
         # one headline alone in its own box (not a paragraph): a single related link
         alone = len(anchors) == 1 and block.tag in _BOX_TAGS and link_chars / total >= 0.95
         if several or alone:
-            _collect_links(block, parts)
+            _collect_links(block, parts, headlines)
+            if headlines is not None and next(block.iterancestors("a"), None) is not None:
+                headlines = None
             _remove(block)
 
 
-def _collect_links(el: HtmlElement, parts: PageParts) -> None:
+def _collect_links(
+    el: HtmlElement, parts: PageParts, headlines: dict[HtmlElement, str | None] | None = None
+) -> None:
     for a in el.iter("a"):
-        title = _headline(a)
+        title = headlines[a] if headlines is not None and a in headlines else _headline(a)
         if title and title not in parts._seen_titles:
             parts._seen_titles.add(title)
             parts.related_titles.append(title)

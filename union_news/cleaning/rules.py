@@ -112,9 +112,24 @@ def check_text_size(text_chars: int, title: str | None = None) -> None:
 
 
 def norm(text: str) -> str:
-    """Lower-case, NFC, punctuation dropped and spaces collapsed: a key to compare lines."""
+    """Lower-case, NFC, punctuation dropped and spaces collapsed: a key to compare lines.
+
+    Short texts (headings, titles, related headlines: normalised several times a page, and the
+    same headlines on many pages) are remembered; paragraphs are not (bounded memory)."""
+    if len(text) <= _NORM_CACHED_CHARS:
+        return _norm_cached(text)
+    return _norm(text)
+
+
+_NORM_CACHED_CHARS = 200
+
+
+def _norm(text: str) -> str:
     text = unicodedata.normalize("NFC", text).lower()
     return " ".join(_PUNCT.sub(" ", text).split())
+
+
+_norm_cached = lru_cache(maxsize=4096)(_norm)
 
 
 def collapse(text: str) -> str:
