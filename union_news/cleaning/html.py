@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from copy import copy, deepcopy
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -175,29 +176,44 @@ _DATE_KEYS = (
 
 @dataclass
 class HeadMeta:
-    """``<meta>``, canonical ``<link>`` and JSON-LD of a page, gathered in one pass."""
+    """``<meta>``, canonical ``<link>``, JSON-LD and ``<h1>`` elements of a page, gathered in one
+    pass (each ``tree.iter(tag)`` walks the whole tree)."""
 
     meta: dict[str, str] = field(default_factory=dict)
     canonical: str | None = None
     jsonld: list[str] = field(default_factory=list)
+    h1s: list[HtmlElement] = field(default_factory=list)
 
     @classmethod
     def read(cls, tree: HtmlElement) -> HeadMeta:
         out = cls()
-        for el in tree.iter("meta"):
-            key = el.get("property") or el.get("name") or el.get("itemprop")
-            value = el.get("content")
-            if key and value and value.strip():
-                out.meta.setdefault(key.strip().lower(), value.strip())
-        for el in tree.iter("link"):
-            if (el.get("rel") or "").lower() == "canonical" and el.get("href"):
-                out.canonical = el.get("href").strip()
-                break
-        out.canonical = out.canonical or out.meta.get("og:url")
-        for el in tree.iter("script"):
-            text = el.text
-            if el.get("type") == "application/ld+json" and text and len(text) <= _MAX_JSONLD_CHARS:
-                out.jsonld.append(text)
+        canonical = None
+        for el in tree.iter("meta", "link", "script", "h1"):
+            tag = el.tag
+            if tag == "meta":
+                key = el.get("property") or el.get("name") or el.get("itemprop")
+                value = el.get("content")
+                if key and value and value.strip():
+                    out.meta.setdefault(key.strip().lower(), value.strip())
+            elif tag == "link":
+                # the first canonical link with an address
+                if (
+                    canonical is None
+                    and (el.get("rel") or "").lower() == "canonical"
+                    and el.get("href")
+                ):
+                    canonical = el.get("href").strip()
+            elif tag == "script":
+                text = el.text
+                if (
+                    el.get("type") == "application/ld+json"
+                    and text
+                    and len(text) <= _MAX_JSONLD_CHARS
+                ):
+                    out.jsonld.append(text)
+            else:
+                out.h1s.append(el)
+        out.canonical = canonical or out.meta.get("og:url")
         return out
 
 
@@ -262,7 +278,7 @@ def _title(tree: HtmlElement, head: HeadMeta, cfg: dict[str, Any]) -> str | None
     title = _first_text(tree, cfg.get("title_xpath"))
     if title:
         return title
-    h1s = list(tree.iter("h1"))
+    h1s = head.h1s
     if len(h1s) == 1:
         title = _heading_text(h1s[0])
         if len(title) >= 10:
@@ -330,9 +346,9 @@ _CAPTION_CLASSES = (
 _MAX_CAPTION_CHARS = 400
 
 
-_FIGCAPTIONS = etree.XPath("//figcaption")
-_IMAGE_TABLES = etree.XPath("//table[.//img]")
 _INNER_TABLE = etree.XPath(".//table")
+# //figcaption and //table[.//img] in one walk, in document order
+_FIGCAPTIONS_AND_IMAGE_TABLES = etree.XPath("//*[self::figcaption or self::table[.//img]]")
 
 
 @lru_cache(maxsize=256)
@@ -348,7 +364,13 @@ def _take_captions(
     tree: HtmlElement, cfg: dict[str, Any], parts: PageParts, source: _Source
 ) -> None:
     """Image captions out of the tree into ``parts.captions``."""
-    hits = _xpath_all(tree, cfg.get("caption_xpaths")) + _FIGCAPTIONS(tree)
+    hits = _xpath_all(tree, cfg.get("caption_xpaths"))
+    tables = []
+    for el in _FIGCAPTIONS_AND_IMAGE_TABLES(tree):
+        if el.tag == "figcaption":
+            hits.append(el)
+        else:
+            tables.append(el)
     classes = tuple(c for c in _CAPTION_CLASSES if source.has(c))
     if classes:
         hits += [
@@ -356,7 +378,7 @@ def _take_captions(
             for e in _class_xpath(classes)(tree)
             if e.tag not in ("body", "html") and len(_text(e)) <= _MAX_CAPTION_CHARS
         ]
-    for table in _IMAGE_TABLES(tree):
+    for table in tables:
         # an image table: the image in one row, its caption in another, little else
         text = _text(table)
         if text and len(text) <= _MAX_CAPTION_CHARS and not _INNER_TABLE(table):
@@ -419,7 +441,7 @@ def _take_related_blocks(tree: HtmlElement, cfg: dict[str, Any], parts: PagePart
         alone = len(anchors) == 1 and block.tag in _BOX_TAGS and link_chars / total >= 0.95
         if several or alone:
             _collect_links(block, parts, headlines)
-            if headlines is not None and next(block.iterancestors("a"), None) is not None:
+            if headlines is not None and any(anc.tag == "a" for anc in block.iterancestors()):
                 headlines = None
             _remove(block)
 
@@ -438,11 +460,66 @@ def _collect_links(
 _NON_CONTENT = re.compile(r"nav|menu|header|breadcrumb|sidebar", re.I)
 # article text that must come before a related heading for everything after it to be cut
 _MIN_TEXT_BEFORE_CUT = 300
-# sentence-sized text nodes before an element (scripts and styles aside)
+# sentence-sized text nodes before an element (scripts and styles aside): the reference for
+# _text_before (the XPath reads every text node before the element, even once the sum is met)
 _SENTENCES_BEFORE = etree.XPath(
     "preceding::text()[string-length(normalize-space(.)) >= 60]"
     "[not(parent::script or parent::style or parent::noscript)]"
 )
+_MIN_SENTENCE_CHARS = 60
+_XML_SPACE = re.compile(r"[ \t\n\r]+")  # the whitespace of XPath's normalize-space
+_NOT_TEXT = frozenset(["script", "style", "noscript"])
+
+
+def _sentence_chars(text: str | None, owner: Any) -> int:
+    """``len(text)`` if ``_SENTENCES_BEFORE`` counts a text node of element tag ``owner``."""
+    if (
+        not text
+        or len(text) < _MIN_SENTENCE_CHARS  # normalising never lengthens
+        or owner in _NOT_TEXT
+        or len(_XML_SPACE.sub(" ", text).strip(" ")) < _MIN_SENTENCE_CHARS
+    ):
+        return 0
+    return len(text)
+
+
+def _texts_backwards(el: HtmlElement) -> Iterator[tuple[str | None, Any]]:
+    """(text, tag of the element holding it) of the text nodes inside ``el`` (its tail
+    excluded), last first; iterative, so a deep tree does not exhaust the stack."""
+    stack = [(el, reversed(el))]
+    while stack:
+        parent, children = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            yield parent.text, parent.tag
+            continue
+        yield child.tail, parent.tag
+        if isinstance(child.tag, str):  # a comment's text is no text node
+            stack.append((child, reversed(child)))
+
+
+def _text_before(el: HtmlElement, enough: int) -> bool:
+    """Whether the text nodes ``_SENTENCES_BEFORE`` selects for ``el`` add up to ``enough``
+    characters: the same nodes, read from ``el`` backwards and only until the sum is met (the
+    article's last paragraphs, usually, instead of the whole page before it)."""
+    total = 0
+    node, parent = el, el.getparent()
+    while parent is not None:
+        for sib in node.itersiblings(preceding=True):
+            total += _sentence_chars(sib.tail, parent.tag)
+            if total >= enough:
+                return True
+            if isinstance(sib.tag, str):
+                for text, owner in _texts_backwards(sib):
+                    total += _sentence_chars(text, owner)
+                    if total >= enough:
+                        return True
+        total += _sentence_chars(parent.text, parent.tag)
+        if total >= enough:
+            return True
+        node, parent = parent, parent.getparent()
+    return False
 
 
 class _Source:
@@ -551,8 +628,7 @@ def _cut_from_related_headings(
         checks += 1
         if checks > _MAX_HEADING_CHECKS:  # each check walks the page: a flood of headings
             return
-        before = sum(len(t) for t in _SENTENCES_BEFORE(heading))
-        if before < _MIN_TEXT_BEFORE_CUT:
+        if not _text_before(heading, _MIN_TEXT_BEFORE_CUT):
             continue
         el = block
         while el is not None and el.tag not in ("body", "html"):
