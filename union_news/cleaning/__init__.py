@@ -33,6 +33,7 @@ MAX_PAGE_CHARS = 5_000_000  # the fetch stage's default max_bytes: larger pages 
 # NUL in text; lone surrogates (JSON-LD "\ud800" escapes) cannot be encoded as UTF-8.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])  # as _CONTROL
 
 
 class CleaningError(ValueError):
@@ -110,7 +111,18 @@ def clean_document(
 
 
 def _safe(text: str) -> str:
-    """Control characters to spaces, lone surrogates to U+FFFD."""
+    """Control characters to spaces, lone surrogates to U+FFFD.
+
+    Most pages have neither: strict UTF-8 encoding refuses lone surrogates, and a control
+    character is a byte of its own in UTF-8; both tests run in C, several times faster than
+    the two substitutions scanning the page."""
+    try:
+        raw = text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        pass
+    else:
+        if len(raw.translate(None, _CONTROL_BYTES)) == len(raw):
+            return text
     return _SURROGATE.sub("\ufffd", _CONTROL.sub(" ", text))
 
 

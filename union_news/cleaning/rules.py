@@ -11,6 +11,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from difflib import SequenceMatcher
+from functools import lru_cache
 
 DEFAULT_RELATED_HEADINGS: tuple[str, ...] = (
     "Có thể bạn quan tâm",
@@ -111,9 +112,24 @@ def check_text_size(text_chars: int, title: str | None = None) -> None:
 
 
 def norm(text: str) -> str:
-    """Lower-case, NFC, punctuation dropped and spaces collapsed: a key to compare lines."""
+    """Lower-case, NFC, punctuation dropped and spaces collapsed: a key to compare lines.
+
+    Short texts (headings, titles, related headlines: normalised several times a page, and the
+    same headlines on many pages) are remembered; paragraphs are not (bounded memory)."""
+    if len(text) <= _NORM_CACHED_CHARS:
+        return _norm_cached(text)
+    return _norm(text)
+
+
+_NORM_CACHED_CHARS = 200
+
+
+def _norm(text: str) -> str:
     text = unicodedata.normalize("NFC", text).lower()
     return " ".join(_PUNCT.sub(" ", text).split())
+
+
+_norm_cached = lru_cache(maxsize=4096)(_norm)
 
 
 def collapse(text: str) -> str:
@@ -123,7 +139,13 @@ def collapse(text: str) -> str:
 
 
 def heading_keys(headings: Iterable[str] | None) -> frozenset[str]:
-    return frozenset(norm(h) for h in (headings or DEFAULT_RELATED_HEADINGS) if h)
+    return _heading_keys(tuple(headings or DEFAULT_RELATED_HEADINGS))
+
+
+@lru_cache(maxsize=64)
+def _heading_keys(headings: tuple[str, ...]) -> frozenset[str]:
+    """Worked out once per list of headings (every page of a source has the same list)."""
+    return frozenset(norm(h) for h in headings if h)
 
 
 def is_related_heading(line: str, keys: frozenset[str]) -> bool:
