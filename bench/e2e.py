@@ -97,11 +97,17 @@ class TreeRss:
     """Peak RSS of a process and its descendants, sampled in a background thread (the list of
     descendants is refreshed every second, their memory read every ``interval`` seconds); also
     each descendant's last CPU seconds and peak RSS, by process name (the run names its worker
-    processes ``union-news-work`` and its validator ``union-news-gx``)."""
+    processes ``union-news-work`` and its validator ``union-news-gx``).
 
-    def __init__(self, pid: int, interval: float = 0.05) -> None:
-        self.pid, self.interval = pid, interval
+    Summed RSS counts every page the processes share (libraries mapped in each, the parent's
+    pages after a fork) once per process; ``peak_pss`` is the peak of the summed proportional
+    set sizes (each shared page divided among its sharers), the memory the tree really takes,
+    read from ``/proc/<pid>/smaps_rollup`` every ``pss_interval`` seconds (Linux)."""
+
+    def __init__(self, pid: int, interval: float = 0.05, pss_interval: float = 0.2) -> None:
+        self.pid, self.interval, self.pss_interval = pid, interval, pss_interval
         self.peak = 0
+        self.peak_pss = 0
         self.cpu: dict[int, tuple[str, float]] = {}  # pid -> (name, CPU seconds last seen)
         self.rss: dict[int, int] = {}  # pid -> peak RSS
         self._stop = threading.Event()
@@ -115,9 +121,16 @@ class TreeRss:
         except psutil.NoSuchProcess:
             return
         procs: list = []
-        listed = 0.0
+        listed = pss_read = 0.0
         while not self._stop.is_set():
             total = 0
+            if time.monotonic() - pss_read > self.pss_interval:
+                pss_read = time.monotonic()
+                pss = 0
+                for p in procs:
+                    with contextlib.suppress(psutil.Error, AttributeError):
+                        pss += p.memory_full_info().pss
+                self.peak_pss = max(self.peak_pss, pss)
             if time.monotonic() - listed > 1.0:  # listing descendants scans /proc: not often
                 try:
                     procs = [root, *root.children(recursive=True)]
@@ -359,6 +372,8 @@ def run_once(
         "ratio": (n / wall) / (n / plain_s),
         "peak_rss_mb": max(tree.peak / 2**20, child["ru_maxrss_mb"]),
         "flow_process_rss_mb": child["ru_maxrss_mb"],
+        "tree_rss_mb": tree.peak / 2**20,
+        "tree_pss_mb": tree.peak_pss / 2**20,
         "overhead_ms_per_page": overhead * 1000 / n,
         "wall_s": wall,
         "cpu_s": {
@@ -434,6 +449,8 @@ def measure(n: int, repeat: int, args: argparse.Namespace) -> dict[str, Any]:
         "ratio",
         "peak_rss_mb",
         "flow_process_rss_mb",
+        "tree_rss_mb",
+        "tree_pss_mb",
         "overhead_ms_per_page",
         "wall_s",
     )
@@ -468,7 +485,8 @@ def _print_run(r: dict[str, Any], number: int) -> None:
     )
     print(
         f"  peak RSS {r['peak_rss_mb']:.0f} MB (flow process alone "
-        f"{r['flow_process_rss_mb']:.0f} MB); "
+        f"{r['flow_process_rss_mb']:.0f} MB; process tree: RSS summed {r['tree_rss_mb']:.0f} MB, "
+        f"PSS summed {r['tree_pss_mb']:.0f} MB); "
         f"Prefect overhead {r['overhead_ms_per_page']:.2f} ms/page"
     )
     cpu = ", ".join(f"{k} {v:.1f}" for k, v in r["cpu_s"].items())
