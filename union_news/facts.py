@@ -486,10 +486,10 @@ def refresh_facts(conn: Connection, keys: Iterable[Any] | None = None) -> Refres
         stats.conflicts += bool(fact.conflicts)
         stats.conflicting_mentions += len(fact.conflicts)
     stats.facts = len(fact_rows)
-    for chunk in _chunks(fact_rows, 500):
-        conn.execute(insert(f), chunk)
-    for chunk in _chunks(conflict_rows, 500):
-        conn.execute(insert(c), chunk)
+    from union_news.warehouse.bulk import executemany
+
+    executemany(conn, "facts", f, lambda: insert(f), fact_rows)
+    executemany(conn, "fact_conflicts", c, lambda: insert(c), conflict_rows)
     return stats
 
 

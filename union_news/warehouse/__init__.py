@@ -46,6 +46,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from union_news.models import CleanArticle, FetchedPage, FetchFailure, MetricRow, QuarantinedRow
 from union_news.secrets import mask_text, mask_url
+from union_news.warehouse.bulk import executemany
 from union_news.warehouse.schema import (
     TABLES,
     Article,
@@ -601,6 +602,23 @@ class Warehouse:
             )
         return insert(model.__table__)
 
+    def _upsert(
+        self, conn: Connection, model: type, key: str, rows: list[dict[str, Any]], update: bool
+    ) -> None:
+        """``INSERT ... ON CONFLICT (key)`` of ``rows`` (all with the same columns): ``DO UPDATE``
+        every other column (``update``) or ``DO NOTHING``; one prepared ``executemany``."""
+        table = model.__table__
+
+        def statement() -> Any:
+            stmt = self._insert(conn, model)
+            if not update:
+                return stmt.on_conflict_do_nothing(index_elements=[key])
+            return stmt.on_conflict_do_update(
+                index_elements=[key], set_={c: stmt.excluded[c] for c in rows[0] if c != key}
+            )
+
+        executemany(conn, ("upsert", table.name, key, update), table, statement, rows)
+
     def _existing(
         self, conn: Connection, column: Any, keys: Iterable[Any], *extra: Any
     ) -> list[Any]:
@@ -653,13 +671,7 @@ class Warehouse:
             if url not in stored or any(getattr(stored[url], c) != v[c] for c in compared)
         ]
         if changed:
-            stmt = self._insert(conn, RawPage)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["url"],
-                set_={c: stmt.excluded[c] for c in pages[next(iter(pages))] if c != "url"},
-            )
-            for part in _chunks(changed):
-                conn.execute(stmt, list(part))
+            self._upsert(conn, RawPage, "url", changed, update=True)
         stats.pages_stored += len(changed)
         # A page that came back resolves its earlier fetch failures (under both URLs).
         urls = set(pages) | {p["final_url"] for p in pages.values()}
@@ -758,13 +770,7 @@ class Warehouse:
                 }
             )
         if new_values:
-            stmt = self._insert(conn, Article)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["url"],
-                set_={c: stmt.excluded[c] for c in new_values[0] if c != "url"},
-            )
-            for part in _chunks(new_values):
-                conn.execute(stmt, list(part))
+            self._upsert(conn, Article, "url", new_values, update=True)
 
         to_insert: list[dict[str, Any]] = []
         # Changed articles: every stored row goes, every new row comes.
@@ -807,11 +813,7 @@ class Warehouse:
                     affected.add(tuple(row))
                 stats.rows_deleted += conn.execute(delete(r).where(r.c.row_key.in_(part))).rowcount
         if to_insert:
-            stmt = self._insert(conn, MetricRowRecord).on_conflict_do_nothing(
-                index_elements=["row_key"]
-            )
-            for part in _chunks(to_insert):
-                conn.execute(stmt, list(part))
+            self._upsert(conn, MetricRowRecord, "row_key", to_insert, update=False)
             stats.rows_inserted += len(to_insert)
             affected.update(
                 (v["organization"], v["metric"], v["period"], v["detail"]) for v in to_insert
@@ -856,11 +858,7 @@ class Warehouse:
         present = {x.entry_key for x in self._existing(conn, t.c.entry_key, values)}
         fresh = [v for k, v in sorted(values.items()) if k not in present]
         if fresh:
-            stmt = self._insert(conn, QuarantineEntry).on_conflict_do_nothing(
-                index_elements=["entry_key"]
-            )
-            for part in _chunks(fresh):
-                conn.execute(stmt, list(part))
+            self._upsert(conn, QuarantineEntry, "entry_key", fresh, update=False)
         stats.quarantined += len(fresh)
 
     def _store_failures(
@@ -897,13 +895,7 @@ class Warehouse:
             or (url in given and stored[url].at != _aware(v["at"]))
         ]
         if changed:
-            stmt = self._insert(conn, FetchLogEntry)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["url"],
-                set_={c: stmt.excluded[c] for c in changed[0] if c != "url"},
-            )
-            for part in _chunks(changed):
-                conn.execute(stmt, list(part))
+            self._upsert(conn, FetchLogEntry, "url", changed, update=True)
         stats.failures += len(changed)
 
 
