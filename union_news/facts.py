@@ -397,6 +397,8 @@ def _delete_keys(conn: Connection, table: Any, keys: list[FactKey]) -> None:
     prepared ``DELETE ... WHERE organization = ? AND ...`` runs per key (one ``executemany``);
     PostgreSQL gets the keys as four arrays (``unnest``), one statement whatever their number.
     """
+    if not keys:
+        return
     name = conn.dialect.identifier_preparer.format_table(table)
     match = "organization, metric, period, detail"
     if conn.dialect.name == "sqlite":
@@ -417,6 +419,20 @@ def _delete_keys(conn: Connection, table: Any, keys: list[FactKey]) -> None:
             conn.execute(delete(table).where(cols.in_(chunk)))
 
 
+def _upsert_facts(conn: Connection, table: Any) -> Any:
+    """``INSERT INTO facts ... ON CONFLICT (key) DO UPDATE SET`` every other column."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    stmt = dialect_insert(table)
+    key = [col.name for col in table.primary_key.columns]
+    return stmt.on_conflict_do_update(
+        index_elements=key,
+        set_={col.name: stmt.excluded[col.name] for col in table.c if col.name not in key},
+    )
+
+
 def refresh_facts(conn: Connection, keys: Iterable[Any] | None = None) -> RefreshStats:
     """Rebuild the facts and conflicts of ``keys`` from the mention table, in ``conn``'s transaction.
 
@@ -434,10 +450,15 @@ def refresh_facts(conn: Connection, keys: Iterable[Any] | None = None) -> Refres
         stats.keys = len(facts)
         conn.execute(delete(c))
         conn.execute(delete(f))
-    else:
+    upsert = key_list is not None and conn.dialect.name in ("sqlite", "postgresql")
+    if key_list is not None:
+        removed = [k for k in key_list if k not in facts]
         _delete_keys(conn, c, key_list)
-        _delete_keys(conn, f, key_list)
-        stats.removed = len(set(key_list) - set(facts))
+        # The facts still backed by mentions are written over in place below (an upsert: most
+        # of a load's keys are new, and a lookup per key to delete nothing costs as much as the
+        # insert); only the keys whose last mention went are deleted.
+        _delete_keys(conn, f, removed if upsert else key_list)
+        stats.removed = len(removed)
     fact_rows, conflict_rows = [], []
     for key, fact in sorted(facts.items()):
         org, metric, period, detail = key
@@ -488,7 +509,10 @@ def refresh_facts(conn: Connection, keys: Iterable[Any] | None = None) -> Refres
     stats.facts = len(fact_rows)
     from union_news.warehouse.bulk import executemany
 
-    executemany(conn, "facts", f, lambda: insert(f), fact_rows)
+    if upsert:
+        executemany(conn, ("facts", "upsert"), f, lambda: _upsert_facts(conn, f), fact_rows)
+    else:
+        executemany(conn, "facts", f, lambda: insert(f), fact_rows)
     executemany(conn, "fact_conflicts", c, lambda: insert(c), conflict_rows)
     return stats
 

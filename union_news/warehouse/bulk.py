@@ -4,7 +4,8 @@
 a parameter dict for every row (``construct_params``) and runs every column's bind processor on
 every value: for a load of a thousand metric rows that costs more CPU than SQLite spends
 writing them. :func:`executemany` compiles the statement once per dialect, takes the very bind
-processors SQLAlchemy would apply (``TypeEngine.dialect_impl(dialect).bind_processor``), applies
+processors SQLAlchemy would apply (each bound parameter's
+``TypeEngine.dialect_impl(dialect).bind_processor``), applies
 them only to the columns that have one (a processed datetime once per distinct value: a batch's
 load time is one value) and hands the driver plain tuples (positional paramstyles: SQLite) or
 dicts (PostgreSQL through psycopg). The SQL, the bound values and so the stored data are the
@@ -39,9 +40,7 @@ _PREPARED: weakref.WeakKeyDictionary[Any, dict[Hashable, _Prepared | None]] = (
 )
 
 
-def _prepare(
-    conn: Connection, table: Table, stmt: Any, columns: tuple[str, ...]
-) -> _Prepared | None:
+def _prepare(conn: Connection, stmt: Any, columns: tuple[str, ...]) -> _Prepared | None:
     dialect = conn.dialect
     compiled = stmt.compile(dialect=dialect, column_keys=list(columns))
     if compiled.positiontup is not None:
@@ -54,7 +53,7 @@ def _prepare(
         return None  # binds that are not exactly the row's columns: leave it to SQLAlchemy
     processors = []
     for i, name in enumerate(names):
-        type_ = table.c[name].type
+        type_ = compiled.binds[name].type
         fn = type_.dialect_impl(dialect).bind_processor(dialect)
         if fn is not None:
             base = type_.impl_instance if isinstance(type_, TypeDecorator) else type_
@@ -83,7 +82,7 @@ def executemany(
     cache = _PREPARED.setdefault(conn.dialect, {})
     cache_key = (key, columns)
     if cache_key not in cache:
-        cache[cache_key] = _prepare(conn, table, make_stmt(), columns)
+        cache[cache_key] = _prepare(conn, make_stmt(), columns)
     prepared = cache[cache_key]
     if prepared is None:
         conn.execute(make_stmt(), list(rows))
