@@ -399,22 +399,27 @@ def _delete_keys(conn: Connection, table: Any, keys: list[FactKey]) -> None:
     """
     if not keys:
         return
-    name = conn.dialect.identifier_preparer.format_table(table)
-    match = "organization, metric, period, detail"
+    names = ("organization", "metric", "period", "detail")
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql(
-            f"DELETE FROM {name} WHERE organization = ? AND metric = ? AND period = ?"
-            " AND detail = ?",
-            keys,
-        )
+        from sqlalchemy import bindparam
+
+        from union_news.warehouse.bulk import executemany
+
+        stmt = delete(table).where(*(table.c[n] == bindparam(n) for n in names))
+        rows = [dict(zip(names, key, strict=True)) for key in keys]
+        executemany(conn, ("delete keys", table.name), table, lambda: stmt, rows)
     elif conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(
-            f"DELETE FROM {name} WHERE ({match}) IN (SELECT * FROM"
-            " unnest(%s::text[], %s::text[], %s::text[], %s::text[]))",
-            tuple(list(part) for part in zip(*keys, strict=True)),
+        from sqlalchemy import Text, bindparam
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        arrays = select(*(func.unnest(bindparam(n, type_=ARRAY(Text))) for n in names))
+        cols = tuple_(*(table.c[n] for n in names))
+        conn.execute(
+            delete(table).where(cols.in_(arrays)),
+            {n: list(part) for n, part in zip(names, zip(*keys, strict=True), strict=True)},
         )
     else:
-        cols = tuple_(*(table.c[k] for k in ("organization", "metric", "period", "detail")))
+        cols = tuple_(*(table.c[n] for n in names))
         for chunk in _chunks(keys):
             conn.execute(delete(table).where(cols.in_(chunk)))
 

@@ -3,13 +3,15 @@
 ``conn.execute(stmt, rows)`` runs a Core statement as one DBAPI ``executemany``, but first builds
 a parameter dict for every row (``construct_params``) and runs every column's bind processor on
 every value: for a load of a thousand metric rows that costs more CPU than SQLite spends
-writing them. :func:`executemany` compiles the statement once per dialect, takes the very bind
-processors SQLAlchemy would apply (each bound parameter's
-``TypeEngine.dialect_impl(dialect).bind_processor``), applies
-them only to the columns that have one (a processed datetime once per distinct value: a batch's
-load time is one value) and hands the driver plain tuples (positional paramstyles: SQLite) or
-dicts (PostgreSQL through psycopg). The SQL, the bound values and so the stored data are the
-ones ``conn.execute(stmt, rows)`` gives; only the Python work in between is less.
+writing them. On SQLite :func:`executemany` compiles the Core statement once per engine, takes
+the very bind processors SQLAlchemy would apply (each bound parameter's
+``TypeEngine.dialect_impl(dialect).bind_processor``), applies them only to the columns that
+have one (a date or datetime once per distinct value: a batch's load time is one value) and
+hands the sqlite3 cursor of the connection (its transaction) plain tuples; a driver error comes
+out as SQLAlchemy's ``DBAPIError``, as from ``conn.execute``. The SQL (compiled by SQLAlchemy,
+bound parameters only), the bound values and so the stored data are the ones
+``conn.execute(stmt, rows)`` gives. Other databases (PostgreSQL) take ``conn.execute(stmt,
+rows)`` itself: SQLAlchemy's execution handles a dropped connection and psycopg's types there.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Date, DateTime, Table
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import TypeDecorator
 
 __all__ = ["executemany"]
@@ -29,8 +32,7 @@ __all__ = ["executemany"]
 @dataclass(frozen=True, slots=True)
 class _Prepared:
     sql: str
-    names: tuple[str, ...]  # bound columns, in the order the driver wants them (positional)
-    positional: bool
+    names: tuple[str, ...]  # bound columns, in the order of the statement's ``?``
     processors: tuple[tuple[int, str, Callable[[Any], Any], bool], ...]  # (index, name, fn, memo)
 
 
@@ -42,13 +44,12 @@ _PREPARED: weakref.WeakKeyDictionary[Any, dict[Hashable, _Prepared | None]] = (
 
 def _prepare(conn: Connection, stmt: Any, columns: tuple[str, ...]) -> _Prepared | None:
     dialect = conn.dialect
+    if dialect.name != "sqlite":
+        return None  # PostgreSQL: SQLAlchemy's execution (reconnect handling, psycopg's types)
     compiled = stmt.compile(dialect=dialect, column_keys=list(columns))
-    if compiled.positiontup is not None:
-        names = tuple(compiled.positiontup)
-        positional = True
-    else:
-        names = tuple(compiled.bind_names.values())
-        positional = False
+    if compiled.positiontup is None:
+        return None
+    names = tuple(compiled.positiontup)
     if sorted(names) != sorted(columns) or len(set(names)) != len(names):
         return None  # binds that are not exactly the row's columns: leave it to SQLAlchemy
     processors = []
@@ -59,7 +60,7 @@ def _prepare(conn: Connection, stmt: Any, columns: tuple[str, ...]) -> _Prepared
             base = type_.impl_instance if isinstance(type_, TypeDecorator) else type_
             memo = isinstance(base, (DateTime, Date))
             processors.append((i, name, fn, memo))
-    return _Prepared(compiled.string, names, positional, tuple(processors))
+    return _Prepared(compiled.string, names, tuple(processors))
 
 
 def executemany(
@@ -105,8 +106,14 @@ def executemany(
         else:
             for v in values:
                 v[i] = fn(v[i])
-    if prepared.positional:
-        params: list[Any] = [tuple(v) for v in values]
-    else:
-        params = [dict(zip(names, v, strict=True)) for v in values]
-    conn.exec_driver_sql(prepared.sql, params)
+    params = [tuple(v) for v in values]
+    dbapi = conn.dialect.loaded_dbapi
+    cursor = conn.connection.cursor()  # the DBAPI cursor, in the connection's transaction
+    try:
+        cursor.executemany(prepared.sql, params)
+    except dbapi.Error as exc:  # as SQLAlchemy raises it (callers handle SQLAlchemyError)
+        raise DBAPIError.instance(
+            prepared.sql, None, exc, dbapi.Error, hide_parameters=True, dialect=conn.dialect
+        ) from exc
+    finally:
+        cursor.close()
