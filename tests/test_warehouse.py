@@ -675,3 +675,70 @@ def test_postgres_tests_skip_on_a_laptop_and_fail_in_ci(monkeypatch):
         assert "CI=true" in str(failed.value)
     finally:
         db._pg_problem.cache_clear()
+
+
+# --------------------------------------------------------------------------- bulk executemany
+
+
+def test_bulk_executemany_stores_what_sqlalchemy_would(tmp_path):
+    """warehouse.bulk on SQLite: the same stored values (dates, JSON, floats, NULLs, times in
+    two zones naming one instant) as ``conn.execute(stmt, rows)``; a driver error comes out as
+    SQLAlchemy's (so a load turns it into a WarehouseError)."""
+    from datetime import timedelta, timezone
+
+    import sqlalchemy
+    from sqlalchemy.dialects.sqlite import insert
+
+    from union_news.warehouse.bulk import executemany
+    from union_news.warehouse.schema import Article
+
+    t = Article.__table__
+    plus7 = timezone(timedelta(hours=7))
+    rows = []
+    for i in range(6):
+        loaded = datetime(2024, 1, 2, 10, 0, tzinfo=plus7) if i % 2 else datetime(2024, 1, 2, 3)
+        rows.append(
+            {
+                "url": f"u{i}",
+                "canonical_url": None if i % 3 else f"c{i}",
+                "source": "s",
+                "title": f'tiêu đề {i} "q" \x00',
+                "author": None,
+                "published": [None, datetime(2024, 1, 1, 8), datetime(2024, 1, 1, 8, tzinfo=UTC)][
+                    i % 3
+                ],
+                "fetched_at": datetime(2024, 1, 2, 10, 0, 0, 123456, tzinfo=plus7),
+                "content_hash": "h" * 64,
+                "extractor_version": "v",
+                "clean_text": "x" * i,
+                "captions": [] if i % 2 else ["ả", "b"],
+                "related_titles": ["t"],
+                "related_links": [f"l{i}"],
+                "flow_run_id": None,
+                "loaded_at": loaded,
+            }
+        )
+    dumps = []
+    for fast in (False, True):
+        url = f"sqlite:///{tmp_path / f'bulk{fast}.db'}"
+        warehouse = Warehouse(url)
+        warehouse.upgrade()
+        with warehouse.engine.begin() as conn:
+            stmt = insert(t).on_conflict_do_nothing(index_elements=["url"])
+            if fast:
+                executemany(conn, "test", t, lambda stmt=stmt: stmt, rows)
+            else:
+                conn.execute(stmt, rows)
+        with warehouse.engine.connect() as conn:
+            dumps.append(
+                [
+                    tuple((type(v).__name__, v) for v in r)
+                    for r in conn.exec_driver_sql("SELECT * FROM articles ORDER BY url")
+                ]
+            )
+        with warehouse.engine.begin() as conn, pytest.raises(sqlalchemy.exc.IntegrityError):
+            bad = [{**rows[0], "url": "v", "title": None}]
+            executemany(conn, "test", t, lambda stmt=stmt: stmt, bad)
+        warehouse.dispose()
+    assert len(dumps[0]) == 6
+    assert dumps[0] == dumps[1]

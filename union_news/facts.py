@@ -189,6 +189,9 @@ def choose(key: FactKey, mentions: Sequence[Mention]) -> Fact:
     """Choose the fact of one key from its mentions (at least one)."""
     if not mentions:
         raise ValueError(f"no mentions for {key!r}")
+    if len(mentions) == 1:  # most keys: no order to find
+        anchor = mentions[0]
+        return Fact(key, anchor.value, anchor.qualifier, RULE_ONLY, anchor, [anchor], [])
     ordered = sorted(mentions, key=_recency, reverse=True)
     anchor = ordered[0]
     if len(ordered) == 1:
@@ -219,6 +222,7 @@ def build_facts(mentions: Iterable[tuple[FactKey, Mention]]) -> dict[FactKey, Fa
     return {key: choose(key, group) for key, group in groups.items()}
 
 
+@lru_cache(maxsize=4096)
 def period_bounds(period: str | None) -> tuple[date | None, date | None]:
     """First and last day a period covers: ``2020``, ``2018-2023``, ``2024-03``, ``2022-11-15``.
 
@@ -299,6 +303,11 @@ def load_mentions(
     conn: Connection, keys: Iterable[Any] | None = None
 ) -> list[tuple[FactKey, Mention]]:
     """The mentions of ``keys`` (all keys when None) from ``metric_rows`` + ``articles``."""
+    return _load_mentions(conn, None if keys is None else {as_key(k) for k in keys})
+
+
+def _load_mentions(conn: Connection, wanted: set[FactKey] | None) -> list[tuple[FactKey, Mention]]:
+    """:func:`load_mentions` of keys already made by :func:`as_key`."""
     m, a, _, _ = _tables()
     cols = (
         m.c.row_key,
@@ -316,7 +325,6 @@ def load_mentions(
         a.c.published,
     )
     base = select(*cols).select_from(m.outerjoin(a, a.c.url == m.c.article_url))
-    wanted = None if keys is None else {as_key(k) for k in keys}
     if wanted is None:
         results = [conn.execute(base)]
     elif not wanted:
@@ -340,29 +348,94 @@ def load_mentions(
                 base.where(*conds, or_(m.c.organization.is_(None), m.c.organization == ""))
             )
         results = (conn.execute(stmt) for stmt in stmts)
-    out = []
+    out: list[tuple[FactKey, Mention]] = []
+    append = out.append
     for result in results:
-        for r in result:
-            key = fact_key(r.organization, r.metric, r.period, r.detail)
+        # All rows at once, unpacked by position (the columns of ``cols``, in order).
+        for (
+            row_key,
+            url,
+            metric,
+            value,
+            qualifier,
+            target,
+            achievement_pct,
+            org,
+            detail,
+            period,
+            unit,
+            evidence,
+            published,
+        ) in result.all():
+            key = (org or "", metric, period or "", detail or "")  # fact_key()
             if wanted is not None and key not in wanted:
                 continue
-            out.append(
+            append(
                 (
                     key,
                     Mention(
-                        value=float(r.value),
-                        article_url=r.article_url,
-                        qualifier=r.qualifier or "exact",
-                        published=r.published,
-                        target=r.target,
-                        achievement_pct=r.achievement_pct,
-                        unit=r.unit,
-                        evidence=r.evidence or "",
-                        row_key=r.row_key,
+                        float(value),
+                        url,
+                        qualifier or "exact",
+                        published,
+                        target,
+                        achievement_pct,
+                        unit,
+                        evidence or "",
+                        row_key,
                     ),
                 )
             )
     return out
+
+
+def _delete_keys(conn: Connection, table: Any, keys: list[FactKey]) -> None:
+    """Delete the rows of ``table`` whose (organization, metric, period, detail) is in ``keys``.
+
+    Each key is looked up on the table's key index: SQLite runs a row-value ``IN (VALUES ...)``
+    list as a scan of the whole table (every load would read every fact), so there one
+    prepared ``DELETE ... WHERE organization = ? AND ...`` runs per key (one ``executemany``);
+    PostgreSQL gets the keys as four arrays (``unnest``), one statement whatever their number.
+    """
+    if not keys:
+        return
+    names = ("organization", "metric", "period", "detail")
+    if conn.dialect.name == "sqlite":
+        from sqlalchemy import bindparam
+
+        from union_news.warehouse.bulk import executemany
+
+        stmt = delete(table).where(*(table.c[n] == bindparam(n) for n in names))
+        rows = [dict(zip(names, key, strict=True)) for key in keys]
+        executemany(conn, ("delete keys", table.name), table, lambda: stmt, rows)
+    elif conn.dialect.name == "postgresql":
+        from sqlalchemy import Text, bindparam
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        arrays = select(*(func.unnest(bindparam(n, type_=ARRAY(Text))) for n in names))
+        cols = tuple_(*(table.c[n] for n in names))
+        conn.execute(
+            delete(table).where(cols.in_(arrays)),
+            {n: list(part) for n, part in zip(names, zip(*keys, strict=True), strict=True)},
+        )
+    else:
+        cols = tuple_(*(table.c[n] for n in names))
+        for chunk in _chunks(keys):
+            conn.execute(delete(table).where(cols.in_(chunk)))
+
+
+def _upsert_facts(conn: Connection, table: Any) -> Any:
+    """``INSERT INTO facts ... ON CONFLICT (key) DO UPDATE SET`` every other column."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    stmt = dialect_insert(table)
+    key = [col.name for col in table.primary_key.columns]
+    return stmt.on_conflict_do_update(
+        index_elements=key,
+        set_={col.name: stmt.excluded[col.name] for col in table.c if col.name not in key},
+    )
 
 
 def refresh_facts(conn: Connection, keys: Iterable[Any] | None = None) -> RefreshStats:
@@ -377,24 +450,20 @@ def refresh_facts(conn: Connection, keys: Iterable[Any] | None = None) -> Refres
     stats = RefreshStats(keys=len(key_list) if key_list is not None else 0)
     if key_list is not None and not key_list:
         return stats
-    facts = build_facts(load_mentions(conn, key_list))
+    facts = build_facts(_load_mentions(conn, None if key_list is None else set(key_list)))
     if key_list is None:
         stats.keys = len(facts)
         conn.execute(delete(c))
         conn.execute(delete(f))
-    else:
-        for chunk in _chunks(key_list):
-            conn.execute(
-                delete(c).where(
-                    tuple_(c.c.organization, c.c.metric, c.c.period, c.c.detail).in_(chunk)
-                )
-            )
-            conn.execute(
-                delete(f).where(
-                    tuple_(f.c.organization, f.c.metric, f.c.period, f.c.detail).in_(chunk)
-                )
-            )
-        stats.removed = len(set(key_list) - set(facts))
+    upsert = key_list is not None and conn.dialect.name in ("sqlite", "postgresql")
+    if key_list is not None:
+        removed = [k for k in key_list if k not in facts]
+        _delete_keys(conn, c, key_list)
+        # The facts still backed by mentions are written over in place below (an upsert: most
+        # of a load's keys are new, and a lookup per key to delete nothing costs as much as the
+        # insert); only the keys whose last mention went are deleted.
+        _delete_keys(conn, f, removed if upsert else key_list)
+        stats.removed = len(removed)
     fact_rows, conflict_rows = [], []
     for key, fact in sorted(facts.items()):
         org, metric, period, detail = key
@@ -443,10 +512,13 @@ def refresh_facts(conn: Connection, keys: Iterable[Any] | None = None) -> Refres
         stats.conflicts += bool(fact.conflicts)
         stats.conflicting_mentions += len(fact.conflicts)
     stats.facts = len(fact_rows)
-    for chunk in _chunks(fact_rows, 500):
-        conn.execute(insert(f), chunk)
-    for chunk in _chunks(conflict_rows, 500):
-        conn.execute(insert(c), chunk)
+    from union_news.warehouse.bulk import executemany
+
+    if upsert:
+        executemany(conn, ("facts", "upsert"), f, lambda: _upsert_facts(conn, f), fact_rows)
+    else:
+        executemany(conn, "facts", f, lambda: insert(f), fact_rows)
+    executemany(conn, "fact_conflicts", c, lambda: insert(c), conflict_rows)
     return stats
 
 

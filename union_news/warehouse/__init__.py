@@ -25,15 +25,20 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 from sqlalchemy import (
     Connection,
     Engine,
+    Text,
+    bindparam,
+    cast,
     create_engine,
     delete,
     event,
@@ -46,6 +51,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from union_news.models import CleanArticle, FetchedPage, FetchFailure, MetricRow, QuarantinedRow
 from union_news.secrets import mask_text, mask_url
+from union_news.warehouse.bulk import executemany
 from union_news.warehouse.schema import (
     TABLES,
     Article,
@@ -167,10 +173,14 @@ class WindowRecord:
 # --------------------------------------------------------------------------- keys and hashes
 
 
+# What json.dumps(..., ensure_ascii=False, sort_keys=True, default=str, separators=(",", ":"))
+# writes, without building an encoder per call.
+_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str, separators=(",", ":"))
+_json_str = encode_basestring  # how that encoder writes a str (the C function json uses)
+
+
 def _sha(parts: Iterable[Any]) -> str:
-    payload = json.dumps(
-        list(parts), ensure_ascii=False, sort_keys=True, default=str, separators=(",", ":")
-    )
+    payload = _JSON.encode(list(parts))
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
@@ -178,6 +188,9 @@ def row_key(row: MetricRow) -> str:
     """The metric row's primary key: a digest of ``MetricRow.natural_key()``."""
     key = list(row.natural_key())
     key[-1] = repr(float(key[-1]))  # 1.0 and 1 are the same figure; repr keeps full precision
+    if all(isinstance(part, str) for part in key):  # always, for a MetricRow: the JSON directly
+        payload = "[" + ",".join(map(_json_str, key)) + "]"
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
     return _sha(key)
 
 
@@ -190,6 +203,24 @@ def article_hash(article: CleanArticle) -> str:
 
 def text_hash(value: str | None) -> str:
     return hashlib.sha256((value or "").encode("utf-8")).hexdigest()
+
+
+def _body_and_hash(page: FetchedPage, utf8: bool = False) -> tuple[str | bytes | None, str | None]:
+    """``page.body()`` and its :func:`text_hash`, the body as UTF-8 bytes when ``utf8`` allows.
+
+    A packed body (``FetchedPage.pack``: ``text.encode("utf-8", "surrogatepass")``) holds the
+    very bytes ``text_hash`` hashes unless the text had a lone surrogate (bytes ``ED A0``..
+    ``ED BF``, which ``text_hash`` refuses as before): without an ``ED`` byte it is hashed as it
+    unpacks and, with ``utf8``, stored without decoding and encoding it again.
+    """
+    if page.text is None and page.packed is not None:
+        raw = zlib.decompress(page.packed)
+        if b"\xed" not in raw:
+            return (raw if utf8 else raw.decode("utf-8")), hashlib.sha256(raw).hexdigest()
+        text = raw.decode("utf-8", "surrogatepass")
+        return text, text_hash(text)
+    text = page.body()
+    return text, None if text is None else text_hash(text)
 
 
 def _quarantine_key(q: QuarantinedRow) -> str:
@@ -601,6 +632,32 @@ class Warehouse:
             )
         return insert(model.__table__)
 
+    def _upsert(
+        self,
+        conn: Connection,
+        model: type,
+        key: str,
+        rows: list[dict[str, Any]],
+        update: bool,
+        utf8_text: bool = False,
+    ) -> None:
+        """``INSERT ... ON CONFLICT (key)`` of ``rows`` (all with the same columns): ``DO UPDATE``
+        every other column (``update``) or ``DO NOTHING``; one prepared ``executemany``.
+        ``utf8_text``: the ``text`` column's values may be UTF-8 bytes (``CAST(? AS TEXT)``)."""
+        table = model.__table__
+
+        def statement() -> Any:
+            stmt = self._insert(conn, model)
+            if utf8_text:
+                stmt = stmt.values(text=cast(bindparam("text", type_=Text), Text))
+            if not update:
+                return stmt.on_conflict_do_nothing(index_elements=[key])
+            return stmt.on_conflict_do_update(
+                index_elements=[key], set_={c: stmt.excluded[c] for c in rows[0] if c != key}
+            )
+
+        executemany(conn, ("upsert", table.name, key, update, utf8_text), table, statement, rows)
+
     def _existing(
         self, conn: Connection, column: Any, keys: Iterable[Any], *extra: Any
     ) -> list[Any]:
@@ -614,9 +671,14 @@ class Warehouse:
         self, conn: Connection, batch: LoadBatch, stats: LoadStats, now: datetime
     ) -> None:
         pages: dict[str, dict[str, Any]] = {}
+        # SQLite stores a packed body's UTF-8 bytes as they unpack (CAST(? AS TEXT): the same
+        # TEXT value as binding the decoded str, which sqlite3 would encode back to UTF-8).
+        utf8 = conn.dialect.name == "sqlite"
         for page in batch.pages:
-            text = page.body()
-            if text is None or page.not_modified:
+            if page.not_modified:
+                continue
+            text, digest = _body_and_hash(page, utf8)
+            if text is None:
                 continue
             pages[page.url] = {
                 "url": page.url,
@@ -628,7 +690,7 @@ class Warehouse:
                 "etag": page.etag,
                 "last_modified": page.last_modified,
                 "text": text,
-                "content_hash": text_hash(text),
+                "content_hash": digest,
                 "fetched_at": page.fetched_at,
                 "stored_at": now,
             }
@@ -653,13 +715,7 @@ class Warehouse:
             if url not in stored or any(getattr(stored[url], c) != v[c] for c in compared)
         ]
         if changed:
-            stmt = self._insert(conn, RawPage)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["url"],
-                set_={c: stmt.excluded[c] for c in pages[next(iter(pages))] if c != "url"},
-            )
-            for part in _chunks(changed):
-                conn.execute(stmt, list(part))
+            self._upsert(conn, RawPage, "url", changed, update=True, utf8_text=utf8)
         stats.pages_stored += len(changed)
         # A page that came back resolves its earlier fetch failures (under both URLs).
         urls = set(pages) | {p["final_url"] for p in pages.values()}
@@ -758,13 +814,7 @@ class Warehouse:
                 }
             )
         if new_values:
-            stmt = self._insert(conn, Article)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["url"],
-                set_={c: stmt.excluded[c] for c in new_values[0] if c != "url"},
-            )
-            for part in _chunks(new_values):
-                conn.execute(stmt, list(part))
+            self._upsert(conn, Article, "url", new_values, update=True)
 
         to_insert: list[dict[str, Any]] = []
         # Changed articles: every stored row goes, every new row comes.
@@ -807,11 +857,7 @@ class Warehouse:
                     affected.add(tuple(row))
                 stats.rows_deleted += conn.execute(delete(r).where(r.c.row_key.in_(part))).rowcount
         if to_insert:
-            stmt = self._insert(conn, MetricRowRecord).on_conflict_do_nothing(
-                index_elements=["row_key"]
-            )
-            for part in _chunks(to_insert):
-                conn.execute(stmt, list(part))
+            self._upsert(conn, MetricRowRecord, "row_key", to_insert, update=False)
             stats.rows_inserted += len(to_insert)
             affected.update(
                 (v["organization"], v["metric"], v["period"], v["detail"]) for v in to_insert
@@ -856,11 +902,7 @@ class Warehouse:
         present = {x.entry_key for x in self._existing(conn, t.c.entry_key, values)}
         fresh = [v for k, v in sorted(values.items()) if k not in present]
         if fresh:
-            stmt = self._insert(conn, QuarantineEntry).on_conflict_do_nothing(
-                index_elements=["entry_key"]
-            )
-            for part in _chunks(fresh):
-                conn.execute(stmt, list(part))
+            self._upsert(conn, QuarantineEntry, "entry_key", fresh, update=False)
         stats.quarantined += len(fresh)
 
     def _store_failures(
@@ -897,13 +939,7 @@ class Warehouse:
             or (url in given and stored[url].at != _aware(v["at"]))
         ]
         if changed:
-            stmt = self._insert(conn, FetchLogEntry)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["url"],
-                set_={c: stmt.excluded[c] for c in changed[0] if c != "url"},
-            )
-            for part in _chunks(changed):
-                conn.execute(stmt, list(part))
+            self._upsert(conn, FetchLogEntry, "url", changed, update=True)
         stats.failures += len(changed)
 
 
