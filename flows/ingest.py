@@ -178,10 +178,15 @@ def ingest(
 
         depth = max(1, int(settings["pipeline"].get("lookahead", 1)))
         pending = deque(prepare_ahead(i) for i in range(min(depth, len(batches))))
+        docs: Future | None = None
         for index in range(len(batches)):
             prepared = pending.popleft().result()
             if index + depth < len(batches):
                 pending.append(prepare_ahead(index + depth))
+            if index == len(batches) - 1:
+                # every batch is validated: the validator writes the Data Docs while the last
+                # batch loads here
+                docs = checking.submit(copy_context().run, validator.finish)
             try:
                 _finish(
                     prepared,
@@ -201,7 +206,8 @@ def ingest(
             release_free_memory()
 
         with clock.stage("data docs"):
-            summary.data_docs = validator.finish() or summary.data_docs
+            built = docs.result() if docs is not None else validator.finish()
+            summary.data_docs = built or summary.data_docs
         _publish_quality(warehouse, summary, clock)
     summary.finish()
     summary.stage_seconds = clock.stage_seconds()
