@@ -174,6 +174,35 @@ def test_upgrade_creates_the_schema_and_is_rerunnable(warehouse_url):
         warehouse.dispose()
 
 
+def test_a_warehouse_at_head_is_not_handed_to_alembic(tmp_path):
+    """``HEAD_REVISION`` is Alembic's head; a run starting on a warehouse already there reads
+    its revision and goes on without importing Alembic; one at an older revision is upgraded."""
+    import subprocess
+    import sys
+
+    from union_news.warehouse import HEAD_REVISION
+
+    assert Warehouse.head_revision() == HEAD_REVISION
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    warehouse = Warehouse(url)
+    try:
+        warehouse.upgrade("0001")
+        assert not warehouse._at_head()
+        warehouse.upgrade()
+        assert warehouse._at_head() and warehouse.current_revision() == HEAD_REVISION
+    finally:
+        warehouse.dispose()
+    code = (
+        "import sys; from union_news.warehouse import Warehouse; "
+        f"w = Warehouse({url!r}); w.upgrade(); w.dispose(); "
+        "print('alembic' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
+
+
 def test_migrations_run_from_the_package_without_alembic_ini(tmp_path):
     from union_news.warehouse.migrations import SCRIPT_LOCATION, alembic_config
 
