@@ -340,6 +340,8 @@ def run_once(
         cmd = ["py-spy", "record", "--rate", "200", "--gil", "--threads", "--format", "raw",
                "--output", str(args.py_spy), "--", *cmd]
     env = dict(server.env)
+    # the run's Data Docs go to the bench's temporary folder, not the working directory
+    env["UNION_NEWS_QUALITY_DATA_DOCS_DIR"] = str(workdir / f"gx-data-docs-{number}")
     proc = subprocess.Popen(
         cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
