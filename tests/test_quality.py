@@ -541,11 +541,12 @@ def test_two_passes_give_the_rows_one_complete_pass_gives() -> None:
 
 
 def test_memoised_configurations_give_great_expectations_own_results() -> None:
-    """While a suite runs, an expectation's ``configuration`` is built once per expectation
-    object (``runner._ConfigurationMemo``); the results (every expectation's success, counts,
-    unexpected values and indexes, the statistics) are those of GX's own property, on batches
-    with failing rows and articles in both suites; outside a validation GX's property is
-    untouched (a new object each read)."""
+    """While a suite runs, ``runner._ValidationMemo`` builds an expectation's ``configuration``
+    once per expectation object, dumps plain metric ids without GX's JSON conversion, and keeps
+    row_condition filters and frame fingerprints for the frame; the results (every
+    expectation's success, counts, unexpected values and indexes, the statistics) are those of
+    GX's own code, on batches with failing rows and articles in both suites; outside a
+    validation GX's property is untouched (a new object each read)."""
     import contextlib
 
     from union_news.quality import frames, runner
@@ -581,9 +582,12 @@ def test_memoised_configurations_give_great_expectations_own_results() -> None:
             out[suite] = result
         return out
 
-    reused = runner._MEMO.reuses
+    memo = runner._MEMO
+    before = (memo.reuses, memo.plain_ids, memo.filters_reused, memo.fingerprints_reused)
     with_memo = results(True)
-    assert runner._MEMO.reuses > reused  # the memo served configurations again
+    after = (memo.reuses, memo.plain_ids, memo.filters_reused, memo.fingerprints_reused)
+    # each shortcut served: configurations, ids, row_condition filters, fingerprints
+    assert all(a > b for a, b in zip(after, before, strict=True)), (before, after)
     without = results(False)
     assert with_memo == without
     failed = {r["expectation_config"]["meta"]["name"] for s in with_memo.values()
@@ -593,6 +597,37 @@ def test_memoised_configurations_give_great_expectations_own_results() -> None:
     suite = runner._runtime(folder).suites["metric_rows"]
     expectation = suite.expectations[0]
     assert expectation.configuration is not expectation.configuration  # GX's own, outside
+
+
+def test_plain_metric_ids_are_great_expectations_own() -> None:
+    """``IDDict.to_id`` dumped without GX's conversion (during a suite run) gives GX's id for
+    every plain value, and values GX converts (NaN, numpy numbers, dates, sets) go GX's way."""
+    from datetime import date
+
+    import numpy as np
+    from great_expectations.core.id_dict import IDDict
+
+    from union_news.quality import runner
+
+    runner._runtime(str(expectations_dir()))  # installs the memo
+    cases = [
+        {"column": "value", "batch_id": "b-1"},
+        {"column": "value", "row_condition": {"type": "comparison", "operator": "IN",
+                                              "parameter": ["awards", "gifts"]}, "n": 3},
+        {"a": 1.5, "b": float("inf"), "c": None, "d": True, "e": (1, "x"), "f": [{"g": 0}]},
+        {"a": float("nan"), "b": 1},
+        {"a": np.int64(3), "b": np.float64(0.1)},
+        {"a": date(2024, 1, 5), "b": {"x"}},
+        {"only": "one key"},
+        {},
+    ]
+    for case in cases:
+        expected = IDDict(case).to_id()
+        with runner._MEMO.during():
+            got = IDDict(case).to_id()
+        assert got == expected, case
+    assert runner._plain_json(cases[2]) and not runner._plain_json(cases[3])
+    assert not runner._plain_json(cases[4]) and not runner._plain_json(cases[5])
 
 
 def test_deferred_modules_stay_unloaded_until_used() -> None:

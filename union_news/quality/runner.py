@@ -6,6 +6,7 @@ module itself is imported lazily by ``union_news.quality.validate_batch``.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.abc
 import importlib.util
 import json
@@ -90,23 +91,46 @@ class _Runtime:
     sites: set[str]
 
 
-class _ConfigurationMemo:
-    """Great Expectations rebuilds an expectation's ``configuration`` (a pydantic ``dict()`` of
-    the expectation, a class-name conversion and a new ``ExpectationConfiguration``) each time
-    it is read, and while validating reads it again for every domain, success and runtime
-    keyword of every metric: about 47 times per expectation and suite run, 40% of a batch's
-    validation CPU. Validation builds each expectation from its configuration and reads it
-    only, so while a suite runs (``active``) the first configuration built for an expectation
-    object is returned for that object again; outside a validation the property is GX's own.
-    ``tests/test_quality.py`` checks results are identical with and without it."""
+class _ValidationMemo:
+    """Work Great Expectations repeats while it validates one suite on one frame, done once.
+
+    - ``Expectation.configuration``: GX rebuilds it (a pydantic ``dict()`` of the expectation,
+      a class-name conversion and a new ``ExpectationConfiguration``) each time it is read, and
+      reads it again for every domain, success and runtime keyword of every metric: about 47
+      times per expectation and suite run, 40% of a batch's validation CPU. Validation builds
+      each expectation from its configuration and reads it only, so the first configuration
+      built for an expectation object is returned for that object again.
+    - ``IDDict.to_id`` (the id of every metric's domain and value keywords, about 800 per
+      batch): GX converts the keywords with ``convert_to_json_serializable`` (five numpy dtype
+      tests for every None) before ``json.dumps``. Keywords made only of str, int, bool, None,
+      finite floats, lists, tuples and str-keyed dicts are their own conversion, so they are
+      dumped as they are (same JSON, same md5); anything else goes GX's way.
+    - a ``row_condition`` filter (``DataFrame.query``: a parse of the expression and a copy of
+      the rows, about 4 ms) is applied to the same frame for every metric of an expectation,
+      and again in the second pass: the filtered frame is kept for the frame and condition.
+      GX shares the unfiltered frame between metrics alike, so it is never modified.
+    - the batch's fingerprint (``hash_pandas_dataframe``, in the batch markers) is computed
+      each time a batch of the frame is made, twice or three times per suite run: it is kept
+      for the frame object.
+
+    All of it only while a suite runs (``active``, under ``_LOCK``) and forgotten after it;
+    outside a validation GX's own code runs. ``tests/test_quality.py`` checks results are
+    identical with and without it."""
 
     def __init__(self) -> None:
         self.active = False
         self.reuses = 0  # configurations returned again (how much GX rebuilding was saved)
+        self.plain_ids = 0  # ids dumped without GX's conversion
+        self.filters_reused = 0  # row_condition filters served again
+        self.fingerprints_reused = 0  # frame fingerprints served again
         self._built: dict[int, tuple[Any, Any]] = {}  # id(expectation) -> (it, configuration)
+        self._filtered: dict[tuple[int, str, Any], tuple[Any, Any]] = {}  # -> (frame, filtered)
+        self._fingerprints: dict[int, tuple[Any, str]] = {}  # id(frame) -> (frame, md5)
         self._original: Any = None
 
     def install(self) -> None:
+        from great_expectations.core.id_dict import IDDict
+        from great_expectations.execution_engine import pandas_execution_engine as engine
         from great_expectations.expectations.expectation import Expectation
 
         if self._original is not None:
@@ -127,6 +151,55 @@ class _ConfigurationMemo:
 
         Expectation.configuration = property(configuration, doc=original.__doc__)
 
+        to_id = IDDict.to_id
+
+        def plain_to_id(self: Any, id_keys: Any = None, id_ignore_keys: Any = None) -> Any:
+            if memo.active:
+                keys = set(self.keys() if id_keys is None else id_keys) - set(
+                    self._id_ignore_keys if id_ignore_keys is None else id_ignore_keys)
+                if len(keys) > 1:
+                    data = {k: self[k] for k in keys}
+                    if _plain_json(data):
+                        memo.plain_ids += 1
+                        return hashlib.md5(json.dumps(data, sort_keys=True).encode("utf-8"),
+                                           usedforsecurity=False).hexdigest()
+            return to_id(self, id_keys, id_ignore_keys)
+
+        plain_to_id.__doc__ = to_id.__doc__
+        IDDict.to_id = plain_to_id
+
+        apply_filter = engine.PandasExecutionEngine._apply_row_condition_filter
+
+        def row_condition_filter(self: Any, data: Any, row_condition: Any,
+                                 domain_kwargs: dict) -> Any:
+            if not memo.active:
+                return apply_filter(self, data, row_condition, domain_kwargs)
+            key = (id(data), repr(row_condition), domain_kwargs.get("condition_parser"))
+            hit = memo._filtered.get(key)
+            if hit is not None and hit[0] is data:
+                memo.filters_reused += 1
+                return hit[1]
+            filtered = apply_filter(self, data, row_condition, domain_kwargs)
+            memo._filtered[key] = (data, filtered)
+            return filtered
+
+        engine.PandasExecutionEngine._apply_row_condition_filter = row_condition_filter
+
+        fingerprint = engine.hash_pandas_dataframe
+
+        def hash_frame(df: Any) -> str:
+            if not memo.active:
+                return fingerprint(df)
+            hit = memo._fingerprints.get(id(df))
+            if hit is not None and hit[0] is df:
+                memo.fingerprints_reused += 1
+                return hit[1]
+            value = fingerprint(df)
+            memo._fingerprints[id(df)] = (df, value)
+            return value
+
+        engine.hash_pandas_dataframe = hash_frame
+
     @contextmanager
     def during(self) -> Iterator[None]:
         """Memoised for the block (one suite run, under ``_LOCK``); forgotten after it."""
@@ -136,9 +209,27 @@ class _ConfigurationMemo:
         finally:
             self.active = False
             self._built.clear()
+            self._filtered.clear()
+            self._fingerprints.clear()
 
 
-_MEMO = _ConfigurationMemo()
+def _plain_json(value: Any) -> bool:
+    """Whether ``value`` is JSON that GX's ``convert_to_json_serializable`` returns unchanged
+    in what ``json.dumps`` writes: str, int, bool, None, finite or infinite floats (not NaN,
+    which it turns into null), lists and tuples of them, dicts with str keys."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return True
+    if kind is float:
+        return value == value
+    if kind is list or kind is tuple:
+        return all(_plain_json(v) for v in value)
+    if kind is dict:
+        return all(type(k) is str and _plain_json(v) for k, v in value.items())
+    return False
+
+
+_MEMO = _ValidationMemo()
 
 
 @lru_cache(maxsize=4)
