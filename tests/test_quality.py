@@ -673,3 +673,40 @@ print(sqlalchemy.dialects.sqlite.__name__)
                          timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "sqlalchemy.dialects.sqlite"
+
+
+# --- the quality frames' fast paths against the plain definitions they replaced ---
+
+def _plain_vietnamese_share(text: str | None, sample: int = 4000) -> float | None:
+    import unicodedata
+
+    from union_news.quality.frames import _VI_LETTERS
+
+    if not text:
+        return None
+    letters = [c for c in unicodedata.normalize("NFC", text[:sample]) if c.isalpha()]
+    if not letters:
+        return 0.0
+    return round(sum(c in _VI_LETTERS for c in letters) / len(letters), 3)
+
+
+_VI_ALPHABET = ("aăâbcdđeêghiklmnoôơpqrstuưvxyàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợ"
+                "ùúủũụừứửữựỳýỷỹỵĐÀÁẠỚ \n\t\u00a0.,:;–“”…0123456789²½ßǅﬁΩЖ中\u0301\u0302\U0001d400")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(alphabet=_VI_ALPHABET, max_size=300), st.text(max_size=300)),
+       st.sampled_from([4000, 7]))
+def test_vietnamese_share_counts_what_the_plain_definition_counts(text: str, sample: int) -> None:
+    from union_news.quality.frames import vietnamese_share
+
+    assert vietnamese_share(text, sample) == _plain_vietnamese_share(text, sample)
+
+
+def test_vietnamese_share_on_whole_articles() -> None:
+    from union_news.quality.frames import vietnamese_share
+
+    texts = [make_article().clean_text, ENGLISH, MOJIBAKE, "", "1.250 / 2023", "Đ" * 5000,
+             "e\u0301" * 10 + ENGLISH]
+    assert [vietnamese_share(t) for t in texts] == [_plain_vietnamese_share(t) for t in texts]
+    assert vietnamese_share(make_article().clean_text) > 0.15 > vietnamese_share(ENGLISH)
