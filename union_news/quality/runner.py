@@ -99,7 +99,10 @@ class _ValidationMemo:
       reads it again for every domain, success and runtime keyword of every metric: about 47
       times per expectation and suite run, 40% of a batch's validation CPU. Validation builds
       each expectation from its configuration and reads it only, so the first configuration
-      built for an expectation object is returned for that object again.
+      built for an expectation object is returned for that object again. And for every metric
+      GX turns that configuration back into a new expectation (``to_domain_obj``: a pydantic
+      validation, then the configuration rebuilt once more) only to read its runtime keywords:
+      for the configurations this memo handed out, that expectation is built once too.
     - ``IDDict.to_id`` (the id of every metric's domain and value keywords, about 800 per
       batch): GX converts the keywords with ``convert_to_json_serializable`` (five numpy dtype
       tests for every None) before ``json.dumps``. Keywords made only of str, int, bool, None,
@@ -124,6 +127,8 @@ class _ValidationMemo:
         self.filters_reused = 0  # row_condition filters served again
         self.fingerprints_reused = 0  # frame fingerprints served again
         self._built: dict[int, tuple[Any, Any]] = {}  # id(expectation) -> (it, configuration)
+        self._domain: dict[int, tuple[Any, Any]] = {}  # id(configuration) -> (it, expectation)
+        self._handed_out: dict[int, Any] = {}  # id(configuration) -> configuration (from _built)
         self._filtered: dict[tuple[int, str, Any], tuple[Any, Any]] = {}  # -> (frame, filtered)
         self._fingerprints: dict[int, tuple[Any, str]] = {}  # id(frame) -> (frame, md5)
         self._original: Any = None
@@ -132,6 +137,9 @@ class _ValidationMemo:
         from great_expectations.core.id_dict import IDDict
         from great_expectations.execution_engine import pandas_execution_engine as engine
         from great_expectations.expectations.expectation import Expectation
+        from great_expectations.expectations.expectation_configuration import (
+            ExpectationConfiguration,
+        )
 
         if self._original is not None:
             return
@@ -147,9 +155,26 @@ class _ValidationMemo:
                 return hit[1]
             built = original.fget(expectation)
             memo._built[id(expectation)] = (expectation, built)
+            memo._handed_out[id(built)] = built
             return built
 
         Expectation.configuration = property(configuration, doc=original.__doc__)
+
+        to_domain_obj = ExpectationConfiguration.to_domain_obj
+
+        def domain_obj(config: Any) -> Any:
+            if not memo.active or memo._handed_out.get(id(config)) is not config:
+                return to_domain_obj(config)
+            hit = memo._domain.get(id(config))
+            if hit is not None and hit[0] is config:
+                memo.reuses += 1
+                return hit[1]
+            expectation = to_domain_obj(config)
+            memo._domain[id(config)] = (config, expectation)
+            return expectation
+
+        domain_obj.__doc__ = to_domain_obj.__doc__
+        ExpectationConfiguration.to_domain_obj = domain_obj
 
         to_id = IDDict.to_id
 
@@ -209,6 +234,8 @@ class _ValidationMemo:
         finally:
             self.active = False
             self._built.clear()
+            self._domain.clear()
+            self._handed_out.clear()
             self._filtered.clear()
             self._fingerprints.clear()
 
