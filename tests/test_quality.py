@@ -659,6 +659,53 @@ print(round(float(scipy.stats.norm.cdf(0.0)), 2), runner.is_loaded('scipy.stats'
     assert out.stdout.split("\n")[:3] == ["1 True True", "[False, False, False] False", "0.5 True"]
 
 
+def test_stubbed_modules_never_run_and_a_suite_gets_its_expectations(tmp_path: Path) -> None:
+    """In a fresh interpreter with ``defer_unused_imports``: the Spark and file-reading pandas
+    data sources and the core expectation modules no suite uses are stand-ins whose code never
+    ran (using one of their classes raises), the suites' own expectation classes are real, and
+    a suite compiled later with another expectation type gets that type imported for real."""
+    suite = {"name": "extra", "expectations": [
+        {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "x"},
+         "meta": {"name": "x_unique", "severity": "critical"}},
+        {"type": "expect_column_max_to_be_between", "kwargs": {"column": "x", "max_value": 2},
+         "meta": {"name": "x_max", "severity": "warning"}},
+    ]}
+    (tmp_path / "extra.json").write_text(json.dumps(suite), encoding="utf-8")
+    code = f"""
+import sys
+from union_news.quality import runner, expectations_dir
+runner.defer_unused_imports()
+runner.warm_up(str(expectations_dir()))
+fluent = 'great_expectations.datasource.fluent.'
+core = runner.CORE_EXPECTATIONS
+print([runner.is_stub(fluent + n) for n in ('spark_datasource', 'pandas_filesystem_datasource',
+      'pandas_s3_datasource', 'pandas_datasource')])
+print([runner.is_stub(core + n) for n in ('column_median_to_be_between',
+      'column_values_to_be_unique', 'column_values_to_be_between', 'column_values_to_not_be_null')])
+import great_expectations as gx
+try:
+    gx.expectations.ExpectColumnMedianToBeBetween(column='x')
+except RuntimeError as exc:
+    print('raises', 'not loaded in the validator process' in str(exc))
+import pandas as pd
+result = runner.run_suite({str(tmp_path)!r}, 'extra', pd.DataFrame({{'x': [1, 2, 2, 3]}}), {{}})
+print([(r.expectation_config.meta['name'], r.success, r.result.get('unexpected_index_list'))
+       for r in result.results])
+print(runner.is_stub(core + 'column_values_to_be_unique'),
+      gx.expectations.ExpectColumnValuesToBeUnique.__module__.endswith('to_be_unique'))
+"""
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [
+        "[True, True, True, False]",
+        "[True, True, False, False]",
+        "raises True",
+        "[('x_unique', False, [1, 2]), ('x_max', False, None)]",
+        "False True",
+    ], out.stdout
+
+
 def test_a_package_imported_before_is_not_hidden() -> None:
     """When the process already holds SQLAlchemy (its main module imported it), hiding its
     submodules would leave it half there: it stays whole."""

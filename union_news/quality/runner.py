@@ -7,11 +7,14 @@ module itself is imported lazily by ``union_news.quality.validate_batch``.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import importlib.abc
+import importlib.machinery
 import importlib.util
 import json
 import sys
 import threading
+import types
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,6 +40,21 @@ UNUSED_MODULES = ("scipy.stats", "altair", "jsonschema")
 # installed, as it is here for the warehouse: another fifth of the import. The validator
 # validates pandas frames only, so its process hides it and GX starts as its base install does.
 HIDDEN_MODULES = ("sqlalchemy",)
+# Modules GX imports at start, by name, from a package ``__init__`` only, for what the validator
+# never has: the Spark data sources and the pandas ones reading files (local, S3, GCS, Azure,
+# DBFS) (``great_expectations.datasource.fluent``, 0.45 s CPU; the batches are in-memory frames,
+# ``PandasDatasource``) and the ~50 expectation classes of ``great_expectations.expectations.core`` that a suite does not
+# use (0.2 s). In the validator process they are stand-ins (``_StubModule``): the names exist,
+# the code does not run, and using one of their classes raises. An expectation module a suite
+# needs is imported for real when its suites are compiled (``_load_expectation_modules``).
+STUBBED_MODULES = tuple(
+    f"great_expectations.datasource.fluent.{kind}_{name}"
+    for kind in ("spark", "pandas")
+    for name in ("file_path_datasource", "filesystem_datasource", "dbfs_datasource",
+                 "s3_datasource", "google_cloud_storage_datasource",
+                 "azure_blob_storage_datasource")
+) + ("great_expectations.datasource.fluent.spark_datasource",)
+CORE_EXPECTATIONS = "great_expectations.expectations.core.expect_"
 
 
 @dataclass(slots=True)
@@ -267,6 +285,8 @@ def _runtime(expectations_dir: str) -> _Runtime:
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     _MEMO.install()
+    _load_expectation_modules({item["type"] for path in Path(expectations_dir).glob("*.json")
+                               for item in read_suite(path).raw["expectations"]})
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     source = context.data_sources.add_pandas("union_news_batch")
@@ -324,13 +344,84 @@ class _LazyFinder(importlib.abc.MetaPathFinder):
         return None
 
 
+class _Unavailable:
+    """A class of a module the validator process does not load (see ``STUBBED_MODULES``)."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError(f"{cls.__module__}.{cls.__qualname__} is not loaded in the validator "
+                           "process (runner.STUBBED_MODULES)")
+
+
+class _StubModule(types.ModuleType):
+    """A module whose code does not run: every name imported from it is an ``_Unavailable``
+    class of that name."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        stand_in = type(name, (_Unavailable,), {"__module__": self.__name__, "__qualname__": name})
+        setattr(self, name, stand_in)
+        return stand_in
+
+
+class _StubFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Gives the named modules (and the core expectation modules not ``allowed``) as stubs."""
+
+    def __init__(self, names: tuple[str, ...], expectations: bool) -> None:
+        self.names = frozenset(names)
+        self.expectations = expectations
+        self.allowed: set[str] = set()
+
+    def stubs(self, name: str) -> bool:
+        if name in self.allowed:
+            return False
+        return name in self.names or (self.expectations and name.startswith(CORE_EXPECTATIONS))
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if not self.stubs(name):
+            return None
+        return importlib.machinery.ModuleSpec(name, self)
+
+    def create_module(self, spec: Any) -> types.ModuleType:
+        return _StubModule(spec.name)
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        return None
+
+
+def _load_expectation_modules(types_used: set[str]) -> None:
+    """Import for real the core expectation modules of ``types_used`` that are stubs (their
+    classes register themselves with GX as they are defined), and put their classes where the
+    stand-ins were in ``great_expectations.expectations(.core)``."""
+    finder = next((f for f in sys.meta_path if isinstance(f, _StubFinder)), None)
+    if finder is None:
+        return
+    for kind in sorted(types_used):
+        name = CORE_EXPECTATIONS + kind.removeprefix("expect_")
+        if not isinstance(sys.modules.get(name), _StubModule):
+            continue
+        finder.allowed.add(name)
+        stub = sys.modules.pop(name)
+        module = importlib.import_module(name)
+        for package in ("great_expectations.expectations.core", "great_expectations.expectations"):
+            namespace = sys.modules.get(package)
+            for attr, value in list(vars(stub).items()):
+                if namespace is not None and getattr(namespace, attr, None) is value:
+                    setattr(namespace, attr, getattr(module, attr))
+
+
 def defer_unused_imports(names: tuple[str, ...] = UNUSED_MODULES,
-                         hidden: tuple[str, ...] = HIDDEN_MODULES) -> None:
+                         hidden: tuple[str, ...] = HIDDEN_MODULES,
+                         stubbed: tuple[str, ...] = STUBBED_MODULES,
+                         unused_expectations: bool = True) -> None:
     """Load ``names`` lazily in this process from now on and hide the packages ``hidden`` that
     are not imported yet (call it before importing Great Expectations). Only for a process that
     does nothing but validate and where one thread imports, such as the validator's: LazyLoader
     is not thread-safe before Python 3.12. A deferred module still loads in full the first time
-    anything uses it, so no expectation loses what it needs."""
+    anything uses it, so no expectation loses what it needs. The modules ``stubbed`` (and, with
+    ``unused_expectations``, the core expectation modules) become stand-ins whose code never
+    runs, unless Great Expectations is imported already; the expectation modules a suite uses
+    are imported for real when the suites are compiled."""
     with _LOCK:
         if any(isinstance(f, _LazyFinder) for f in sys.meta_path):
             return
@@ -339,14 +430,22 @@ def defer_unused_imports(names: tuple[str, ...] = UNUSED_MODULES,
         hide = tuple(n for n in hidden if n not in sys.modules)
         if hide:
             sys.meta_path.insert(0, _HiddenFinder(hide))
+        if "great_expectations" not in sys.modules and (stubbed or unused_expectations):
+            sys.meta_path.insert(0, _StubFinder(tuple(stubbed), unused_expectations))
         sys.meta_path.insert(0, _LazyFinder(tuple(names)))
+
+
+def is_stub(name: str) -> bool:
+    """Whether module ``name`` is a stand-in whose code never ran (``STUBBED_MODULES``)."""
+    return isinstance(sys.modules.get(name), _StubModule)
 
 
 def is_loaded(name: str) -> bool:
     """Whether module ``name`` has run its code in this process (not merely deferred)."""
     module = sys.modules.get(name)
     lazy = getattr(importlib.util, "_LazyModule", None)
-    return module is not None and (lazy is None or type(module) is not lazy)
+    return (module is not None and (lazy is None or type(module) is not lazy)
+            and not isinstance(module, _StubModule))
 
 
 def warm_up(expectations_dir: str) -> None:
