@@ -660,8 +660,8 @@ print(round(float(scipy.stats.norm.cdf(0.0)), 2), runner.is_loaded('scipy.stats'
 
 
 def test_stubbed_modules_never_run_and_a_suite_gets_its_expectations(tmp_path: Path) -> None:
-    """In a fresh interpreter with ``defer_unused_imports``: the Spark and file-reading pandas
-    data sources and the core expectation modules no suite uses are stand-ins whose code never
+    """In a fresh interpreter with ``defer_unused_imports``: the Spark, SQL and file-reading
+    pandas data sources and the core expectation modules no suite uses are stand-ins whose code never
     ran (using one of their classes raises), the suites' own expectation classes are real, and
     a suite compiled later with another expectation type gets that type imported for real."""
     suite = {"name": "extra", "expectations": [
@@ -679,7 +679,7 @@ runner.warm_up(str(expectations_dir()))
 fluent = 'great_expectations.datasource.fluent.'
 core = runner.CORE_EXPECTATIONS
 print([runner.is_stub(fluent + n) for n in ('spark_datasource', 'pandas_filesystem_datasource',
-      'pandas_s3_datasource', 'pandas_datasource')])
+      'pandas_s3_datasource', 'sql_datasource', 'postgres_datasource', 'pandas_datasource')])
 print([runner.is_stub(core + n) for n in ('column_median_to_be_between',
       'column_values_to_be_unique', 'column_values_to_be_between', 'column_values_to_not_be_null')])
 import great_expectations as gx
@@ -698,7 +698,7 @@ print(runner.is_stub(core + 'column_values_to_be_unique'),
                          timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == [
-        "[True, True, True, False]",
+        "[True, True, True, True, True, False]",
         "[True, True, False, False]",
         "raises True",
         "[('x_unique', False, [1, 2]), ('x_max', False, None)]",

@@ -41,19 +41,26 @@ UNUSED_MODULES = ("scipy.stats", "altair", "jsonschema")
 # validates pandas frames only, so its process hides it and GX starts as its base install does.
 HIDDEN_MODULES = ("sqlalchemy",)
 # Modules GX imports at start, by name, from a package ``__init__`` only, for what the validator
-# never has: the Spark data sources and the pandas ones reading files (local, S3, GCS, Azure,
-# DBFS) (``great_expectations.datasource.fluent``, 0.45 s CPU; the batches are in-memory frames,
-# ``PandasDatasource``) and the ~50 expectation classes of ``great_expectations.expectations.core`` that a suite does not
-# use (0.2 s). In the validator process they are stand-ins (``_StubModule``): the names exist,
-# the code does not run, and using one of their classes raises. An expectation module a suite
-# needs is imported for real when its suites are compiled (``_load_expectation_modules``).
+# never has: the Spark and SQL data sources and the pandas ones reading files (local, S3, GCS,
+# Azure, DBFS), all from ``great_expectations.datasource.fluent`` (the batches are in-memory
+# frames of a ``PandasDatasource``), and the ~50 expectation classes of
+# ``great_expectations.expectations.core`` that no suite uses: together a third of the import.
+# In the validator process they are stand-ins (``_StubModule``): the names exist, the code does
+# not run, and using one of their classes raises. An expectation module a suite needs is
+# imported for real when its suites are compiled (``_load_expectation_modules``).
 STUBBED_MODULES = tuple(
     f"great_expectations.datasource.fluent.{kind}_{name}"
     for kind in ("spark", "pandas")
     for name in ("file_path_datasource", "filesystem_datasource", "dbfs_datasource",
                  "s3_datasource", "google_cloud_storage_datasource",
                  "azure_blob_storage_datasource")
-) + ("great_expectations.datasource.fluent.spark_datasource",)
+) + tuple(
+    f"great_expectations.datasource.fluent.{name}"
+    for name in ("spark_datasource", "sql_datasource", "sqlite_datasource", "postgres_datasource",
+                 "snowflake_datasource", "databricks_sql_datasource", "redshift_datasource",
+                 "bigquery_datasource", "alloy_datasource", "aurora_datasource", "citus_datasource",
+                 "neon_datasource", "sql_server_datasource", "fabric", "fabric_datasource")
+)
 CORE_EXPECTATIONS = "great_expectations.expectations.core.expect_"
 
 
