@@ -5,7 +5,8 @@ until the batch holds the wanted number of metric rows, then times ``validate_ba
 the one-off cost (importing Great Expectations, building the context and suites: wall and CPU
 seconds), a warm batch of 1,000 rows, the pipeline's own batch size (``[pipeline] batch_size``
 articles), and building Data Docs. The import is done as the validator process does it
-(``runner.defer_unused_imports``: unused modules deferred, SQLAlchemy hidden) unless
+(``runner.defer_unused_imports``: unused modules deferred, SQLAlchemy hidden, the Spark, SQL and
+file-reading data sources and the expectation classes no suite uses as stand-ins) unless
 ``--plain-import``. Also counts the expectations that found unexpected values in the pipeline
 batch (those run a second, COMPLETE pass). Prints the figures; ends with one JSON line.
 

@@ -541,11 +541,12 @@ def test_two_passes_give_the_rows_one_complete_pass_gives() -> None:
 
 
 def test_memoised_configurations_give_great_expectations_own_results() -> None:
-    """While a suite runs, an expectation's ``configuration`` is built once per expectation
-    object (``runner._ConfigurationMemo``); the results (every expectation's success, counts,
-    unexpected values and indexes, the statistics) are those of GX's own property, on batches
-    with failing rows and articles in both suites; outside a validation GX's property is
-    untouched (a new object each read)."""
+    """While a suite runs, ``runner._ValidationMemo`` builds an expectation's ``configuration``
+    once per expectation object, dumps plain metric ids without GX's JSON conversion, and keeps
+    row_condition filters and frame fingerprints for the frame; the results (every
+    expectation's success, counts, unexpected values and indexes, the statistics) are those of
+    GX's own code, on batches with failing rows and articles in both suites; outside a
+    validation GX's property is untouched (a new object each read)."""
     import contextlib
 
     from union_news.quality import frames, runner
@@ -581,9 +582,12 @@ def test_memoised_configurations_give_great_expectations_own_results() -> None:
             out[suite] = result
         return out
 
-    reused = runner._MEMO.reuses
+    memo = runner._MEMO
+    before = (memo.reuses, memo.plain_ids, memo.filters_reused, memo.fingerprints_reused)
     with_memo = results(True)
-    assert runner._MEMO.reuses > reused  # the memo served configurations again
+    after = (memo.reuses, memo.plain_ids, memo.filters_reused, memo.fingerprints_reused)
+    # each shortcut served: configurations, ids, row_condition filters, fingerprints
+    assert all(a > b for a, b in zip(after, before, strict=True)), (before, after)
     without = results(False)
     assert with_memo == without
     failed = {r["expectation_config"]["meta"]["name"] for s in with_memo.values()
@@ -593,6 +597,37 @@ def test_memoised_configurations_give_great_expectations_own_results() -> None:
     suite = runner._runtime(folder).suites["metric_rows"]
     expectation = suite.expectations[0]
     assert expectation.configuration is not expectation.configuration  # GX's own, outside
+
+
+def test_plain_metric_ids_are_great_expectations_own() -> None:
+    """``IDDict.to_id`` dumped without GX's conversion (during a suite run) gives GX's id for
+    every plain value, and values GX converts (NaN, numpy numbers, dates, sets) go GX's way."""
+    from datetime import date
+
+    import numpy as np
+    from great_expectations.core.id_dict import IDDict
+
+    from union_news.quality import runner
+
+    runner._runtime(str(expectations_dir()))  # installs the memo
+    cases = [
+        {"column": "value", "batch_id": "b-1"},
+        {"column": "value", "row_condition": {"type": "comparison", "operator": "IN",
+                                              "parameter": ["awards", "gifts"]}, "n": 3},
+        {"a": 1.5, "b": float("inf"), "c": None, "d": True, "e": (1, "x"), "f": [{"g": 0}]},
+        {"a": float("nan"), "b": 1},
+        {"a": np.int64(3), "b": np.float64(0.1)},
+        {"a": date(2024, 1, 5), "b": {"x"}},
+        {"only": "one key"},
+        {},
+    ]
+    for case in cases:
+        expected = IDDict(case).to_id()
+        with runner._MEMO.during():
+            got = IDDict(case).to_id()
+        assert got == expected, case
+    assert runner._plain_json(cases[2]) and not runner._plain_json(cases[3])
+    assert not runner._plain_json(cases[4]) and not runner._plain_json(cases[5])
 
 
 def test_deferred_modules_stay_unloaded_until_used() -> None:
@@ -624,6 +659,53 @@ print(round(float(scipy.stats.norm.cdf(0.0)), 2), runner.is_loaded('scipy.stats'
     assert out.stdout.split("\n")[:3] == ["1 True True", "[False, False, False] False", "0.5 True"]
 
 
+def test_stubbed_modules_never_run_and_a_suite_gets_its_expectations(tmp_path: Path) -> None:
+    """In a fresh interpreter with ``defer_unused_imports``: the Spark, SQL and file-reading
+    pandas data sources and the core expectation modules no suite uses are stand-ins whose code never
+    ran (using one of their classes raises), the suites' own expectation classes are real, and
+    a suite compiled later with another expectation type gets that type imported for real."""
+    suite = {"name": "extra", "expectations": [
+        {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "x"},
+         "meta": {"name": "x_unique", "severity": "critical"}},
+        {"type": "expect_column_max_to_be_between", "kwargs": {"column": "x", "max_value": 2},
+         "meta": {"name": "x_max", "severity": "warning"}},
+    ]}
+    (tmp_path / "extra.json").write_text(json.dumps(suite), encoding="utf-8")
+    code = f"""
+import sys
+from union_news.quality import runner, expectations_dir
+runner.defer_unused_imports()
+runner.warm_up(str(expectations_dir()))
+fluent = 'great_expectations.datasource.fluent.'
+core = runner.CORE_EXPECTATIONS
+print([runner.is_stub(fluent + n) for n in ('spark_datasource', 'pandas_filesystem_datasource',
+      'pandas_s3_datasource', 'sql_datasource', 'postgres_datasource', 'pandas_datasource')])
+print([runner.is_stub(core + n) for n in ('column_median_to_be_between',
+      'column_values_to_be_unique', 'column_values_to_be_between', 'column_values_to_not_be_null')])
+import great_expectations as gx
+try:
+    gx.expectations.ExpectColumnMedianToBeBetween(column='x')
+except RuntimeError as exc:
+    print('raises', 'not loaded in the validator process' in str(exc))
+import pandas as pd
+result = runner.run_suite({str(tmp_path)!r}, 'extra', pd.DataFrame({{'x': [1, 2, 2, 3]}}), {{}})
+print([(r.expectation_config.meta['name'], r.success, r.result.get('unexpected_index_list'))
+       for r in result.results])
+print(runner.is_stub(core + 'column_values_to_be_unique'),
+      gx.expectations.ExpectColumnValuesToBeUnique.__module__.endswith('to_be_unique'))
+"""
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [
+        "[True, True, True, True, True, False]",
+        "[True, True, False, False]",
+        "raises True",
+        "[('x_unique', False, [1, 2]), ('x_max', False, None)]",
+        "False True",
+    ], out.stdout
+
+
 def test_a_package_imported_before_is_not_hidden() -> None:
     """When the process already holds SQLAlchemy (its main module imported it), hiding its
     submodules would leave it half there: it stays whole."""
@@ -638,3 +720,40 @@ print(sqlalchemy.dialects.sqlite.__name__)
                          timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "sqlalchemy.dialects.sqlite"
+
+
+# --- the quality frames' fast paths against the plain definitions they replaced ---
+
+def _plain_vietnamese_share(text: str | None, sample: int = 4000) -> float | None:
+    import unicodedata
+
+    from union_news.quality.frames import _VI_LETTERS
+
+    if not text:
+        return None
+    letters = [c for c in unicodedata.normalize("NFC", text[:sample]) if c.isalpha()]
+    if not letters:
+        return 0.0
+    return round(sum(c in _VI_LETTERS for c in letters) / len(letters), 3)
+
+
+_VI_ALPHABET = ("aăâbcdđeêghiklmnoôơpqrstuưvxyàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợ"
+                "ùúủũụừứửữựỳýỷỹỵĐÀÁẠỚ \n\t\u00a0.,:;–“”…0123456789²½ßǅﬁΩЖ中\u0301\u0302\U0001d400")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(alphabet=_VI_ALPHABET, max_size=300), st.text(max_size=300)),
+       st.sampled_from([4000, 7]))
+def test_vietnamese_share_counts_what_the_plain_definition_counts(text: str, sample: int) -> None:
+    from union_news.quality.frames import vietnamese_share
+
+    assert vietnamese_share(text, sample) == _plain_vietnamese_share(text, sample)
+
+
+def test_vietnamese_share_on_whole_articles() -> None:
+    from union_news.quality.frames import vietnamese_share
+
+    texts = [make_article().clean_text, ENGLISH, MOJIBAKE, "", "1.250 / 2023", "Đ" * 5000,
+             "e\u0301" * 10 + ENGLISH]
+    assert [vietnamese_share(t) for t in texts] == [_plain_vietnamese_share(t) for t in texts]
+    assert vietnamese_share(make_article().clean_text) > 0.15 > vietnamese_share(ENGLISH)
