@@ -190,12 +190,13 @@ class CpuTimeline:
     """Where the two cores go during a run: every ``interval`` seconds, the CPU seconds each
     group of processes used since the last sample (the flow process, its workers, its
     validator, the Prefect server and its children, this process: the sample site), printed
-    as a table of cores busy per group (``--timeline``). Idle cores show as the gap between
+    as a table of cores busy per group (``--timeline``), with the flow process's RSS. Idle cores show as the gap between
     the total and the machine's CPU count."""
 
     def __init__(self, flow_pid: int, server_pid: int, interval: float = 0.5) -> None:
         self.flow_pid, self.server_pid, self.interval = flow_pid, server_pid, interval
         self.rows: list[tuple[float, dict[str, float]]] = []
+        self._flow_rss = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -210,6 +211,7 @@ class CpuTimeline:
         with contextlib.suppress(psutil.Error):
             flow = psutil.Process(self.flow_pid)
             add("flow", flow)
+            self._flow_rss = flow.memory_info().rss / 2**20
             for child in flow.children(recursive=True):
                 name = child.name()
                 add("gx" if "gx" in name else "workers" if "work" in name else "other", child)
@@ -231,6 +233,7 @@ class CpuTimeline:
             for group, value in now.items():
                 seen[group] = max(seen.get(group, 0.0), value)
             step = {g: max(0.0, seen[g] - last.get(g, 0.0)) / self.interval for g in seen}
+            step["flow_rss_mb"] = self._flow_rss
             self.rows.append((time.monotonic() - start, step))
             last = dict(seen)
 
@@ -244,11 +247,18 @@ class CpuTimeline:
 
     def table(self) -> str:
         groups = ["flow", "workers", "gx", "server", "site", "other"]
-        lines = ["    t (s) " + "".join(f"{g:>9}" for g in groups) + "    total (cores busy)"]
+        lines = [
+            "    t (s) "
+            + "".join(f"{g:>9}" for g in groups)
+            + "  flow RSS (MB)   total (cores busy)"
+        ]
         for t, step in self.rows:
-            total = sum(step.values())
+            total = sum(step.get(g, 0.0) for g in groups)
             cells = "".join(f"{step.get(g, 0.0):9.2f}" for g in groups)
-            lines.append(f"  {t:7.1f}{cells}    {total:5.2f} {'#' * round(total * 10)}")
+            lines.append(
+                f"  {t:7.1f}{cells}  {step['flow_rss_mb']:13.0f}   "
+                f"{total:5.2f} {'#' * round(total * 10)}"
+            )
         return "\n".join(lines)
 
 
