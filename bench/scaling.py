@@ -9,7 +9,8 @@ and reports, besides each size's figures:
   page once the run's fixed costs (flow run, imports, Great Expectations start-up) are paid, and
   ``marginal_pages_per_s`` against plain trafilatura's pages/s in the large run;
 - ``time_ratio``: wall(large) / wall(small) (linear with no fixed cost would be large/small);
-- ``rss_ratio``: peak RSS (flow process tree) at large / at small (flat: within 1.2).
+- ``rss_ratio``: peak RSS of the flow process at large / at small (flat: within 1.2), and the
+  same for the process tree's summed RSS and PSS (``tree_rss_ratio``, ``tree_pss_ratio``).
 
     uv run python bench/scaling.py [--small 200] [--large 2000] [--repeat 1] [--batch-size N]
 
@@ -58,15 +59,15 @@ def main(argv: list[str] | None = None) -> int:
         if marginal > 0
         else None,
         "rss_ratio": round(large["peak_rss_mb"] / small["peak_rss_mb"], 3),
-        "flow_process_rss_ratio": round(
-            large["flow_process_rss_mb"] / small["flow_process_rss_mb"], 3
-        ),
+        "tree_rss_ratio": round(large["tree_rss_mb"] / small["tree_rss_mb"], 3),
+        "tree_pss_ratio": round(large["tree_pss_mb"] / small["tree_pss_mb"], 3),
     }
     print(
         f"time x{out['time_ratio']} for x{out['pages_ratio']:.0f} pages; one more page costs "
         f"{out['marginal_ms_per_page']} ms ({out['marginal_pages_per_s']} pages/s, "
-        f"{out['marginal_ratio']}x plain trafilatura); peak RSS x{out['rss_ratio']} "
-        f"(flow process alone x{out['flow_process_rss_ratio']})"
+        f"{out['marginal_ratio']}x plain trafilatura); peak RSS of the flow process "
+        f"x{out['rss_ratio']} (process tree: RSS x{out['tree_rss_ratio']}, "
+        f"PSS x{out['tree_pss_ratio']})"
     )
     print(json.dumps(out))
     return 0
