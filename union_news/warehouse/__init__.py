@@ -83,6 +83,7 @@ log = logging.getLogger(__name__)
 WINDOW_STATUSES = ("running", "completed", "failed")
 _CHUNK = 500  # parameters per IN (...) list and rows per multi-row INSERT
 _LOCK_ID = 0x756E6577  # PostgreSQL advisory lock of the migrations ("unew")
+_PAGE_SLICE = 50  # raw pages unpacked and stored at a time
 # The newest migration in migrations/versions (tests check it is Alembic's head): a new
 # migration changes it too.
 HEAD_REVISION = "0002"
@@ -692,32 +693,18 @@ class Warehouse:
     def _store_pages(
         self, conn: Connection, batch: LoadBatch, stats: LoadStats, now: datetime
     ) -> None:
-        pages: dict[str, dict[str, Any]] = {}
+        """Raw pages of the batch (the last copy of each URL), new or changed ones upserted in
+        URL order. Bodies are unpacked :data:`_PAGE_SLICE` pages at a time, so a batch never
+        holds all its pages' text at once (bounded memory whatever the batch size)."""
+        latest: dict[str, FetchedPage] = {}
+        for page in batch.pages:
+            if not page.not_modified and (page.text is not None or page.packed is not None):
+                latest[page.url] = page
+        if not latest:
+            return
         # SQLite stores a packed body's UTF-8 bytes as they unpack (CAST(? AS TEXT): the same
         # TEXT value as binding the decoded str, which sqlite3 would encode back to UTF-8).
         utf8 = conn.dialect.name == "sqlite"
-        for page in batch.pages:
-            if page.not_modified:
-                continue
-            text, digest = _body_and_hash(page, utf8)
-            if text is None:
-                continue
-            pages[page.url] = {
-                "url": page.url,
-                "final_url": page.final_url or page.url,
-                "source": page.source or batch.source,
-                "status": page.status,
-                "content_type": page.content_type,
-                "encoding": page.encoding,
-                "etag": page.etag,
-                "last_modified": page.last_modified,
-                "text": text,
-                "content_hash": digest,
-                "fetched_at": page.fetched_at,
-                "stored_at": now,
-            }
-        if not pages:
-            return
         t = RawPage.__table__
         compared = (
             "final_url",
@@ -728,20 +715,42 @@ class Warehouse:
             "last_modified",
             "content_hash",
         )
-        stored = {
-            r.url: r for r in self._existing(conn, t.c.url, pages, *(t.c[c] for c in compared))
-        }
-        changed = [
-            v
-            for url, v in sorted(pages.items())
-            if url not in stored or any(getattr(stored[url], c) != v[c] for c in compared)
-        ]
-        if changed:
-            self._upsert(conn, RawPage, "url", changed, update=True, utf8_text=utf8)
-        stats.pages_stored += len(changed)
+        seen: set[str] = set()
+        for part in _chunks(sorted(latest), _PAGE_SLICE):
+            pages: dict[str, dict[str, Any]] = {}
+            for url in part:
+                page = latest[url]
+                text, digest = _body_and_hash(page, utf8)
+                pages[url] = {
+                    "url": url,
+                    "final_url": page.final_url or url,
+                    "source": page.source or batch.source,
+                    "status": page.status,
+                    "content_type": page.content_type,
+                    "encoding": page.encoding,
+                    "etag": page.etag,
+                    "last_modified": page.last_modified,
+                    "text": text,
+                    "content_hash": digest,
+                    "fetched_at": page.fetched_at,
+                    "stored_at": now,
+                }
+            stored = {
+                r.url: r
+                for r in self._existing(conn, t.c.url, pages, *(t.c[c] for c in compared))
+            }
+            changed = [
+                v
+                for url, v in pages.items()
+                if url not in stored or any(getattr(stored[url], c) != v[c] for c in compared)
+            ]
+            if changed:
+                self._upsert(conn, RawPage, "url", changed, update=True, utf8_text=utf8)
+            stats.pages_stored += len(changed)
+            seen.update(pages)
+            seen.update(v["final_url"] for v in pages.values())
         # A page that came back resolves its earlier fetch failures (under both URLs).
-        urls = set(pages) | {p["final_url"] for p in pages.values()}
-        self._resolve_failures(conn, urls, now)
+        self._resolve_failures(conn, seen, now)
 
     def _resolve_failures(self, conn: Connection, urls: Iterable[str], now: datetime) -> None:
         t = FetchLogEntry.__table__
