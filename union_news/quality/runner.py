@@ -171,17 +171,17 @@ class _ValidationMemo:
         original = self._original = Expectation.configuration
         memo = self
 
+        def build_configuration(expectation: Any) -> Any:
+            built = original.fget(expectation)
+            memo._handed_out[id(built)] = built
+            return built
+
         def configuration(expectation: Any) -> Any:
             if not memo.active:
                 return original.fget(expectation)
-            hit = memo._built.get(id(expectation))
-            if hit is not None and hit[0] is expectation:
-                memo.reuses += 1
-                return hit[1]
-            built = original.fget(expectation)
-            memo._built[id(expectation)] = (expectation, built)
-            memo._handed_out[id(built)] = built
-            return built
+            return memo._recall(
+                memo._built, id(expectation), expectation, build_configuration, "reuses"
+            )
 
         Expectation.configuration = property(configuration, doc=original.__doc__)
 
@@ -190,13 +190,7 @@ class _ValidationMemo:
         def domain_obj(config: Any) -> Any:
             if not memo.active or memo._handed_out.get(id(config)) is not config:
                 return to_domain_obj(config)
-            hit = memo._domain.get(id(config))
-            if hit is not None and hit[0] is config:
-                memo.reuses += 1
-                return hit[1]
-            expectation = to_domain_obj(config)
-            memo._domain[id(config)] = (config, expectation)
-            return expectation
+            return memo._recall(memo._domain, id(config), config, to_domain_obj, "reuses")
 
         domain_obj.__doc__ = to_domain_obj.__doc__
         ExpectationConfiguration.to_domain_obj = domain_obj
@@ -225,13 +219,13 @@ class _ValidationMemo:
             if not memo.active:
                 return apply_filter(self, data, row_condition, domain_kwargs)
             key = (id(data), repr(row_condition), domain_kwargs.get("condition_parser"))
-            hit = memo._filtered.get(key)
-            if hit is not None and hit[0] is data:
-                memo.filters_reused += 1
-                return hit[1]
-            filtered = apply_filter(self, data, row_condition, domain_kwargs)
-            memo._filtered[key] = (data, filtered)
-            return filtered
+            return memo._recall(
+                memo._filtered,
+                key,
+                data,
+                lambda frame: apply_filter(self, frame, row_condition, domain_kwargs),
+                "filters_reused",
+            )
 
         engine.PandasExecutionEngine._apply_row_condition_filter = row_condition_filter
 
@@ -240,15 +234,22 @@ class _ValidationMemo:
         def hash_frame(df: Any) -> str:
             if not memo.active:
                 return fingerprint(df)
-            hit = memo._fingerprints.get(id(df))
-            if hit is not None and hit[0] is df:
-                memo.fingerprints_reused += 1
-                return hit[1]
-            value = fingerprint(df)
-            memo._fingerprints[id(df)] = (df, value)
-            return value
+            return memo._recall(
+                memo._fingerprints, id(df), df, fingerprint, "fingerprints_reused"
+            )
 
         engine.hash_pandas_dataframe = hash_frame
+
+    def _recall(self, store: dict, key: Any, owner: Any, make: Any, counter: str) -> Any:
+        """``make(owner)``, kept in ``store`` under ``key`` while ``owner`` (held by the entry,
+        so its id is not reused) is the object it was made for; ``counter`` counts reuses."""
+        hit = store.get(key)
+        if hit is not None and hit[0] is owner:
+            setattr(self, counter, getattr(self, counter) + 1)
+            return hit[1]
+        value = make(owner)
+        store[key] = (owner, value)
+        return value
 
     @contextmanager
     def during(self) -> Iterator[None]:
