@@ -19,7 +19,6 @@ kind: ``http_<status>``, ``timeout``, ``connection``, ``dns``, ``too_large``, ``
 from __future__ import annotations
 
 import codecs
-import copy
 import email.utils
 import ipaddress
 import random
@@ -782,11 +781,3 @@ def fetch_each(
                 got.pack()
         out.append(got)
     return out
-
-
-def copy_profile(profile: SourceProfile, **changes: Any) -> SourceProfile:
-    """A changed copy of a profile (tests and benchmarks tune delays this way)."""
-    clone = copy.deepcopy(profile)
-    for k, v in changes.items():
-        setattr(clone, k, v)
-    return clone

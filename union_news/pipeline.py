@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
@@ -650,14 +650,3 @@ def window_label(since: date | None, until: date | None) -> str:
     if since is None and until is None:
         return "all"
     return f"{since.isoformat() if since else '…'}..{until.isoformat() if until else '…'}"
-
-
-def unique_by_url(items: Iterable[T], key: str = "url") -> list[T]:
-    seen: set[str] = set()
-    out: list[T] = []
-    for item in items:
-        value = getattr(item, key)
-        if value not in seen:
-            seen.add(value)
-            out.append(item)
-    return out
