@@ -44,7 +44,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -129,7 +129,26 @@ def _to_final_state(state: Any, started: float) -> float | None:
     return run.end_time.timestamp() - started if run.end_time else None
 
 
-class TreeRss:
+class _Sampler:
+    """A background thread running ``_run`` until the ``with`` block ends (``_stop`` set)."""
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+class TreeRss(_Sampler):
     """Peak RSS of a process and its descendants, sampled in a background thread (the list of
     descendants is refreshed every second, their memory read every ``interval`` seconds); also
     each descendant's last CPU seconds and peak RSS, by process name (the run names its worker
@@ -146,8 +165,7 @@ class TreeRss:
         self.peak_pss = 0
         self.cpu: dict[int, tuple[str, float]] = {}  # pid -> (name, CPU seconds last seen)
         self.rss: dict[int, int] = {}  # pid -> peak RSS
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        super().__init__()
 
     def _run(self) -> None:
         import psutil
@@ -194,28 +212,19 @@ class TreeRss:
             entry["peak_rss_mb"] = round(max(entry["peak_rss_mb"], self.rss[pid] / 2**20), 1)
         return out
 
-    def __enter__(self) -> TreeRss:
-        self._thread.start()
-        return self
 
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-
-class CpuTimeline:
+class CpuTimeline(_Sampler):
     """Where the two cores go during a run: every ``interval`` seconds, the CPU seconds each
     group of processes used since the last sample (the flow process, its workers, its
     validator, the Prefect server and its children, this process: the sample site), printed
-    as a table of cores busy per group (``--timeline``), with the flow process's RSS. Idle cores show as the gap between
-    the total and the machine's CPU count."""
+    as a table of cores busy per group (``--timeline``), with the flow process's RSS. Idle
+    cores show as the gap between the total and the machine's CPU count."""
 
     def __init__(self, flow_pid: int, server_pid: int, interval: float = 0.5) -> None:
         self.flow_pid, self.server_pid, self.interval = flow_pid, server_pid, interval
         self.rows: list[tuple[float, dict[str, float]]] = []
         self._flow_rss = 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        super().__init__()
 
     def _groups(self, psutil: Any) -> dict[str, float]:
         out: dict[str, float] = {}
@@ -253,14 +262,6 @@ class CpuTimeline:
             step["flow_rss_mb"] = self._flow_rss
             self.rows.append((time.monotonic() - start, step))
             last = dict(seen)
-
-    def __enter__(self) -> CpuTimeline:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
 
     def table(self) -> str:
         groups = ["flow", "workers", "gx", "server", "site", "other"]
